@@ -1,0 +1,280 @@
+/**
+ * The management capability of {@linkcode PostgresProvider}: listing, inspection, deletion and
+ * pruning, each one stored-procedure call (trees are walked by a recursive query, bulk
+ * operations are set-based).
+ *
+ * @module
+ */
+
+import type { SqlDriver } from "./driver/driver.ts";
+import type {
+  DeleteInstanceResult,
+  ExecutionInfo,
+  InstanceFilter,
+  InstanceInfo,
+  InstanceTree,
+  ProviderAdmin,
+  PruneOptions,
+  PruneResult,
+  QueueDepths,
+  SystemMetrics,
+} from "./provider_api.ts";
+import { decodeEvent } from "./codec.ts";
+import { ProviderError } from "./errors.ts";
+import { toProviderError } from "./sqlstate.ts";
+import { bindCast } from "./stored_procedures.ts";
+import type { Event } from "./types.ts";
+import { optionalNonNegativeInt, requirePositiveInt, requireString } from "./validate.ts";
+
+const DEFAULT_BULK_LIMIT = 1000;
+
+type Row = Record<string, unknown>;
+
+function deleteResult(r: Row): DeleteInstanceResult {
+  return {
+    instancesDeleted: Number(r.instances_deleted),
+    executionsDeleted: Number(r.executions_deleted),
+    eventsDeleted: Number(r.events_deleted),
+    queueMessagesDeleted: Number(r.queue_messages_deleted),
+  };
+}
+
+function pruneResult(r: Row): PruneResult {
+  return {
+    instancesProcessed: Number(r.instances_processed),
+    executionsDeleted: Number(r.executions_deleted),
+    eventsDeleted: Number(r.events_deleted),
+  };
+}
+
+/** Implements {@linkcode ProviderAdmin} with the management stored procedures. */
+export class PostgresAdmin implements ProviderAdmin {
+  readonly #driver: SqlDriver;
+  readonly #schema: string;
+  readonly #clock: () => number;
+
+  /** Binds to a driver and an already-quoted schema name. */
+  constructor(driver: SqlDriver, quotedSchema: string, clock: () => number) {
+    this.#driver = driver;
+    this.#schema = quotedSchema;
+    this.#clock = clock;
+  }
+
+  async #call<T>(operation: string, fn: string, casts: string[], args: unknown[]): Promise<T> {
+    const params = casts.map((cast, i) => `$${i + 1}::${bindCast(cast)}`).join(", ");
+    try {
+      const rows = await this.#driver.query<{ r: T }>(
+        `select ${this.#schema}.${fn}(${params}) as r`,
+        args,
+      );
+      return rows[0].r;
+    } catch (err) {
+      throw toProviderError(operation, err);
+    }
+  }
+
+  #history(operation: string, instance: string, rows: string[]): Event[] {
+    try {
+      return rows.map(decodeEvent);
+    } catch (err) {
+      throw new ProviderError(
+        `history of instance ${instance} could not be decoded: ${(err as Error).message}`,
+        { code: "CORRUPT_DATA", operation, retryable: false, cause: err },
+      );
+    }
+  }
+
+  /** All instance ids, newest first. */
+  listInstances(): Promise<string[]> {
+    return this.#call("list_instances", "list_instances", ["text"], [null]);
+  }
+
+  /** Instance ids whose current execution has `status`. */
+  listInstancesByStatus(status: string): Promise<string[]> {
+    requireString("status", status);
+    return this.#call("list_instances_by_status", "list_instances", ["text"], [status]);
+  }
+
+  /** Execution ids of an instance, ascending. */
+  listExecutions(instance: string): Promise<number[]> {
+    requireString("instance", instance);
+    return this.#call("list_executions", "list_executions", ["text"], [instance]);
+  }
+
+  /** One execution's history. */
+  async readHistoryWithExecutionId(instance: string, executionId: number): Promise<Event[]> {
+    requireString("instance", instance);
+    requirePositiveInt("executionId", executionId);
+    const op = "read_history_with_execution_id";
+    const rows = await this.#call<string[]>(op, "read_history", ["text", "bigint"], [
+      instance,
+      executionId,
+    ]);
+    return this.#history(op, instance, rows);
+  }
+
+  /** The latest execution's history. */
+  async readHistory(instance: string): Promise<Event[]> {
+    requireString("instance", instance);
+    const rows = await this.#call<string[]>("read_history", "read_history", ["text", "bigint"], [
+      instance,
+      null,
+    ]);
+    return this.#history("read_history", instance, rows);
+  }
+
+  /** The highest execution id, or 1 when the instance has none. */
+  async latestExecutionId(instance: string): Promise<number> {
+    const ids = await this.listExecutions(instance);
+    return ids.at(-1) ?? 1;
+  }
+
+  /** An instance and its current execution's status; `NOT_FOUND` for an unknown instance. */
+  async getInstanceInfo(instance: string): Promise<InstanceInfo> {
+    requireString("instance", instance);
+    const r = await this.#call<Row>("get_instance_info", "get_instance_info", ["text"], [instance]);
+    return {
+      instanceId: r.instance_id as string,
+      orchestrationName: r.orchestration_name as string,
+      orchestrationVersion: r.orchestration_version as string,
+      currentExecutionId: Number(r.current_execution_id),
+      status: r.status as string,
+      output: (r.output ?? null) as string | null,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      parentInstanceId: (r.parent_instance_id ?? null) as string | null,
+    };
+  }
+
+  /** One execution; `NOT_FOUND` when it does not exist. */
+  async getExecutionInfo(instance: string, executionId: number): Promise<ExecutionInfo> {
+    requireString("instance", instance);
+    requirePositiveInt("executionId", executionId);
+    const r = await this.#call<Row>("get_execution_info", "get_execution_info", [
+      "text",
+      "bigint",
+    ], [instance, executionId]);
+    return {
+      executionId: Number(r.execution_id),
+      status: r.status as string,
+      output: (r.output ?? null) as string | null,
+      startedAt: Number(r.started_at),
+      completedAt: r.completed_at === null ? null : Number(r.completed_at),
+      eventCount: Number(r.event_count),
+    };
+  }
+
+  /** Totals over the store. */
+  async getSystemMetrics(): Promise<SystemMetrics> {
+    const r = await this.#call<Row>("get_system_metrics", "get_system_metrics", [], []);
+    return {
+      totalInstances: Number(r.total_instances),
+      totalExecutions: Number(r.total_executions),
+      runningInstances: Number(r.running_instances),
+      completedInstances: Number(r.completed_instances),
+      failedInstances: Number(r.failed_instances),
+      totalEvents: Number(r.total_events),
+    };
+  }
+
+  /** Visible, unheld rows per queue. */
+  async getQueueDepths(): Promise<QueueDepths> {
+    const r = await this.#call<Row>("get_queue_depths", "get_queue_depths", ["bigint"], [
+      this.#clock(),
+    ]);
+    return {
+      orchestratorQueue: Number(r.orchestrator_queue),
+      workerQueue: Number(r.worker_queue),
+      timerQueue: 0,
+    };
+  }
+
+  /** Direct children of an instance. */
+  listChildren(instance: string): Promise<string[]> {
+    requireString("instance", instance);
+    return this.#call("list_children", "list_children", ["text"], [instance]);
+  }
+
+  /** The parent of an instance, `null` for a root; `NOT_FOUND` for an unknown instance. */
+  async getParentId(instance: string): Promise<string | null> {
+    requireString("instance", instance);
+    const r = await this.#call<Row>("get_parent_id", "get_parent_id", ["text"], [instance]);
+    return (r.parent_instance_id ?? null) as string | null;
+  }
+
+  /** The instance and all its descendants. */
+  async getInstanceTree(instance: string): Promise<InstanceTree> {
+    requireString("instance", instance);
+    const r = await this.#call<Row>("get_instance_tree", "get_instance_tree", ["text"], [
+      instance,
+    ]);
+    return { rootId: r.root_id as string, allIds: r.all_ids as string[] };
+  }
+
+  /** Deletes these instances atomically (see the codes `INSTANCE_RUNNING`, `ORPHAN_DETECTED`). */
+  async deleteInstancesAtomic(ids: string[], force: boolean): Promise<DeleteInstanceResult> {
+    ids.forEach((id, i) => requireString(`ids[${i}]`, id));
+    const r = await this.#call<Row>("delete_instances_atomic", "delete_instances_json", [
+      "jsonb",
+      "boolean",
+    ], [JSON.stringify(ids), Boolean(force)]);
+    return deleteResult(r);
+  }
+
+  /** Deletes a root instance with its whole tree (`NOT_ROOT` for a sub-orchestration). */
+  async deleteInstance(instance: string, force: boolean): Promise<DeleteInstanceResult> {
+    requireString("instance", instance);
+    const r = await this.#call<Row>("delete_instance", "delete_instance", ["text", "boolean"], [
+      instance,
+      Boolean(force),
+    ]);
+    return deleteResult(r);
+  }
+
+  /** Deletes up to `limit` terminal root instances (with their trees) matching the filter. */
+  async deleteInstanceBulk(filter: InstanceFilter): Promise<DeleteInstanceResult> {
+    const r = await this.#call<Row>("delete_instance_bulk", "delete_instance_bulk", [
+      "jsonb",
+      "bigint",
+      "integer",
+    ], [
+      filter.instanceIds ? JSON.stringify(filter.instanceIds) : null,
+      optionalNonNegativeInt("completedBefore", filter.completedBefore),
+      optionalNonNegativeInt("limit", filter.limit) ?? DEFAULT_BULK_LIMIT,
+    ]);
+    return deleteResult(r);
+  }
+
+  /** Deletes old executions of an instance; `NOT_FOUND` for an unknown instance. */
+  async pruneExecutions(instance: string, options: PruneOptions): Promise<PruneResult> {
+    requireString("instance", instance);
+    const r = await this.#call<Row>("prune_executions", "prune_executions", [
+      "text",
+      "integer",
+      "bigint",
+    ], [
+      instance,
+      optionalNonNegativeInt("keepLast", options.keepLast),
+      optionalNonNegativeInt("completedBefore", options.completedBefore),
+    ]);
+    return pruneResult(r);
+  }
+
+  /** Prunes up to `limit` instances (running ones included) matching the filter. */
+  async pruneExecutionsBulk(filter: InstanceFilter, options: PruneOptions): Promise<PruneResult> {
+    const r = await this.#call<Row>("prune_executions_bulk", "prune_executions_bulk", [
+      "jsonb",
+      "bigint",
+      "integer",
+      "integer",
+      "bigint",
+    ], [
+      filter.instanceIds ? JSON.stringify(filter.instanceIds) : null,
+      optionalNonNegativeInt("completedBefore", filter.completedBefore),
+      optionalNonNegativeInt("limit", filter.limit) ?? DEFAULT_BULK_LIMIT,
+      optionalNonNegativeInt("keepLast", options.keepLast),
+      optionalNonNegativeInt("completedBefore", options.completedBefore),
+    ]);
+    return pruneResult(r);
+  }
+}

@@ -1,0 +1,557 @@
+/**
+ * {@linkcode PostgresProvider}: the Duroxide provider contract on PostgreSQL, over a server
+ * (postgres.js) or an in-process PGlite database, with one stored-procedure call per
+ * operation and every timestamp taken from the application clock.
+ *
+ * @module
+ */
+
+import postgres from "postgres";
+import type { Sql } from "postgres";
+import { buildAckPayload, historyRows, orchestratorInstanceOf, workerRow } from "./ack_payload.ts";
+import { decodeEvent, decodeWorkItem, encodeWorkItem } from "./codec.ts";
+import type { SqlDriver } from "./driver/driver.ts";
+import { pgliteDriver, type PGliteLike } from "./driver/pglite.ts";
+import { postgresJsDriver } from "./driver/postgres_js.ts";
+import { ProviderError } from "./errors.ts";
+import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/runner.ts";
+import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_item.ts";
+import { PostgresAdmin } from "./postgres_admin.ts";
+import type { Provider, ProviderAdmin } from "./provider_api.ts";
+import { quoteSchemaName } from "./schema_name.ts";
+import { ProcedureCaller } from "./stored_procedures.ts";
+import type {
+  CustomStatus,
+  DispatcherCapabilityFilter,
+  Event,
+  ExecutionMetadata,
+  FetchedOrchestrationItem,
+  FetchedWorkItem,
+  ScheduledActivityIdentifier,
+  SemVer,
+  SessionFetchConfig,
+  SystemStats,
+  TagFilter,
+  WorkItem,
+} from "./types.ts";
+import {
+  optionalNonNegativeInt,
+  requireNonNegativeInt,
+  requirePositiveInt,
+  requireString,
+} from "./validate.ts";
+
+/** The module version, reported by {@linkcode PostgresProvider.version}. */
+export const PROVIDER_VERSION = "0.1.0";
+
+/** Options shared by every way of creating a {@linkcode PostgresProvider}. */
+export interface PostgresProviderOptions {
+  /**
+   * The schema that holds the provider's tables and functions; letters, digits and `_`.
+   * @default {"public"}
+   */
+  schema?: string;
+  /**
+   * `"apply"` runs pending migrations at start-up (under an advisory lock, safe with many
+   * processes); `"verify"` only checks that the schema is current and runs no DDL (for
+   * roles that may not create objects).
+   * @default {"apply"}
+   */
+  migrations?: MigrationMode;
+  /**
+   * The application clock in epoch ms. Every lease, visibility time and timestamp comes from
+   * it; the database clock is never consulted.
+   * @default {Date.now}
+   */
+  clock?: () => number;
+}
+
+/** Options for {@linkcode PostgresProvider.connect}. */
+export interface ConnectOptions extends PostgresProviderOptions {
+  /** Maximum connections in the pool the provider creates. @default {10} */
+  maxConnections?: number;
+}
+
+const TAG_MODES = {
+  DefaultOnly: "default_only",
+  Tags: "tags",
+  DefaultAnd: "default_and",
+  Any: "any",
+} as const;
+
+function packVersion(v: SemVer): number {
+  return v.major * 1_000_000 + v.minor * 1_000 + v.patch;
+}
+
+function corrupt(operation: string, detail: string, cause: unknown): ProviderError {
+  return new ProviderError(detail, { code: "CORRUPT_DATA", operation, retryable: false, cause });
+}
+
+function decodeHistory(operation: string, instance: string, rows: string[]): Event[] {
+  try {
+    return rows.map(decodeEvent);
+  } catch (err) {
+    throw corrupt(
+      operation,
+      `history of instance ${instance} could not be decoded: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+/**
+ * A Duroxide provider on PostgreSQL.
+ *
+ * @example Embedded, in memory
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { PostgresProvider } from "@duroxide/pg";
+ *
+ * const db = await PGlite.create();
+ * await using provider = await PostgresProvider.fromPGlite(db, { schema: "demo" });
+ * await provider.enqueueForOrchestrator({
+ *   type: "StartOrchestration", instance: "order-1", orchestration: "ProcessOrder",
+ *   input: "{}", version: null, parentInstance: null, parentId: null, executionId: 1,
+ * }, null);
+ * const turn = await provider.fetchOrchestrationItem(30_000, 0);
+ * console.assert(turn?.item.orchestrationName === "ProcessOrder");
+ * await db.close();
+ * ```
+ */
+export class PostgresProvider implements Provider, AsyncDisposable {
+  readonly #driver: SqlDriver;
+  readonly #schema: string;
+  readonly #clock: () => number;
+  readonly #sp: ProcedureCaller;
+  readonly #admin: PostgresAdmin;
+
+  private constructor(driver: SqlDriver, schema: string, clock: () => number) {
+    const quoted = quoteSchemaName(schema);
+    this.#driver = driver;
+    this.#schema = schema;
+    this.#clock = clock;
+    this.#sp = new ProcedureCaller(driver, quoted);
+    this.#admin = new PostgresAdmin(driver, quoted, clock);
+  }
+
+  /**
+   * Creates a provider over any {@linkcode SqlDriver}, migrating (or verifying) its schema.
+   * The other factories are shorthands for this one.
+   *
+   * @throws {TypeError} for an invalid schema name.
+   * @throws {ProviderError} when the schema cannot be migrated or verified.
+   */
+  static async fromDriver(
+    driver: SqlDriver,
+    options: PostgresProviderOptions = {},
+  ): Promise<PostgresProvider> {
+    const { schema = "public", migrations = "apply", clock = Date.now } = options;
+    quoteSchemaName(schema);
+    await migrate(driver, schema, { mode: migrations, clock });
+    return new PostgresProvider(driver, schema, clock);
+  }
+
+  /**
+   * Connects to a PostgreSQL server with a pool of its own, closed by `close()`.
+   *
+   * @example
+   * ```ts ignore
+   * await using provider = await PostgresProvider.connect(Deno.env.get("DATABASE_URL")!);
+   * ```
+   */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<PostgresProvider> {
+    requireString("url", url);
+    const sql = postgres(url, {
+      max: requirePositiveInt("maxConnections", options.maxConnections ?? 10),
+      onnotice: () => {},
+    });
+    try {
+      return await PostgresProvider.fromDriver(postgresJsDriver(sql, true), options);
+    } catch (err) {
+      await sql.end({ timeout: 1 });
+      throw err;
+    }
+  }
+
+  /** Uses an existing postgres.js instance; `close()` leaves it open. */
+  static fromPostgresJs(
+    sql: Sql,
+    options: PostgresProviderOptions = {},
+  ): Promise<PostgresProvider> {
+    return PostgresProvider.fromDriver(postgresJsDriver(sql, false), options);
+  }
+
+  /** Uses an existing PGlite instance; `close()` leaves it open. */
+  static fromPGlite(
+    db: PGliteLike,
+    options: PostgresProviderOptions = {},
+  ): Promise<PostgresProvider> {
+    return PostgresProvider.fromDriver(pgliteDriver(db, false), options);
+  }
+
+  /** The schema this provider works in. */
+  get schema(): string {
+    return this.#schema;
+  }
+
+  /** Returns `"duroxide-pg-ts"`. */
+  name(): string {
+    return "duroxide-pg-ts";
+  }
+
+  /** Returns the module version. */
+  version(): string {
+    return PROVIDER_VERSION;
+  }
+
+  // --- orchestrations -------------------------------------------------------------------------
+
+  /**
+   * Locks the instance with the oldest visible message and returns its turn, or `null`.
+   * `pollTimeoutMs` is accepted for the contract; this provider answers at once.
+   */
+  async fetchOrchestrationItem(
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    filter: DispatcherCapabilityFilter | null = null,
+  ): Promise<FetchedOrchestrationItem | null> {
+    requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
+    requireNonNegativeInt("pollTimeoutMs", pollTimeoutMs);
+    let min: number | null = null;
+    let max: number | null = null;
+    if (filter) {
+      const range = filter.supportedDuroxideVersions[0];
+      if (!range) return null; // nothing is compatible with an empty list: no query needed
+      [min, max] = [packVersion(range.min), packVersion(range.max)];
+    }
+    const row = await this.#sp.call<FetchedRow>(
+      "fetch_orchestration_item",
+      "fetch_orchestration_item",
+      [this.#clock(), lockTimeoutMs, min, max],
+    );
+    return row && toFetchedOrchestrationItem(row);
+  }
+
+  /** Commits a turn atomically; fails (changing nothing) when the lock is invalid or expired. */
+  async ackOrchestrationItem(
+    lockToken: string,
+    executionId: number,
+    historyDelta: Event[],
+    workerItems: WorkItem[],
+    orchestratorItems: WorkItem[],
+    metadata: ExecutionMetadata,
+    cancelledActivities: ScheduledActivityIdentifier[],
+  ): Promise<void> {
+    const op = "ack_orchestration_item";
+    requireString("lockToken", lockToken);
+    requirePositiveInt("executionId", executionId);
+    const p = buildAckPayload(
+      op,
+      historyDelta,
+      workerItems,
+      orchestratorItems,
+      metadata,
+      cancelledActivities,
+    );
+    await this.#sp.call(op, "ack_orchestration_item", [
+      lockToken,
+      this.#clock(),
+      executionId,
+      p.history,
+      p.worker,
+      p.orchestrator,
+      p.metadata,
+      p.customStatus,
+      p.kv,
+      p.cancelled,
+    ]);
+  }
+
+  /** Releases an instance lock, optionally delaying its messages and refunding the attempt. */
+  async abandonOrchestrationItem(
+    lockToken: string,
+    delayMs: number | null,
+    ignoreAttempt: boolean,
+  ): Promise<void> {
+    requireString("lockToken", lockToken);
+    const delay = optionalNonNegativeInt("delayMs", delayMs);
+    await this.#sp.call("abandon_orchestration_item", "abandon_orchestration_item", [
+      lockToken,
+      this.#clock(),
+      delay,
+      Boolean(ignoreAttempt),
+    ]);
+  }
+
+  /** Extends a live instance lock to at least `extendForMs` from now. */
+  async renewOrchestrationItemLock(lockToken: string, extendForMs: number): Promise<void> {
+    requireString("lockToken", lockToken);
+    requireNonNegativeInt("extendForMs", extendForMs);
+    await this.#sp.call("renew_orchestration_item_lock", "renew_orchestration_item_lock", [
+      lockToken,
+      this.#clock(),
+      extendForMs,
+    ]);
+  }
+
+  // --- history --------------------------------------------------------------------------------
+
+  /** The latest execution's history (empty for an unknown instance). */
+  async read(instance: string): Promise<Event[]> {
+    requireString("instance", instance);
+    const rows = await this.#sp.call<string[]>("read", "read_history", [instance, null]);
+    return decodeHistory("read", instance, rows ?? []);
+  }
+
+  /** One execution's history. */
+  async readWithExecution(instance: string, executionId: number): Promise<Event[]> {
+    requireString("instance", instance);
+    requirePositiveInt("executionId", executionId);
+    const rows = await this.#sp.call<string[]>("read_with_execution", "read_history", [
+      instance,
+      executionId,
+    ]);
+    return decodeHistory("read_with_execution", instance, rows ?? []);
+  }
+
+  /** Appends events as they are; a duplicate event id fails and appends nothing. */
+  async appendWithExecution(instance: string, executionId: number, events: Event[]): Promise<void> {
+    const op = "append_with_execution";
+    requireString("instance", instance);
+    requirePositiveInt("executionId", executionId);
+    await this.#sp.call(op, "append_history", [
+      instance,
+      executionId,
+      historyRows(events, op),
+      this.#clock(),
+    ]);
+  }
+
+  // --- queues ---------------------------------------------------------------------------------
+
+  /** Puts a message on the orchestrator queue, visible after `delayMs` (timers included). */
+  async enqueueForOrchestrator(item: WorkItem, delayMs: number | null): Promise<void> {
+    const op = "enqueue_for_orchestrator";
+    const delay = optionalNonNegativeInt("delayMs", delayMs) ?? 0;
+    const instance = orchestratorInstanceOf(item, op);
+    const now = this.#clock();
+    await this.#sp.call(op, "enqueue_orchestrator_item", [
+      instance,
+      item.type,
+      encodeWorkItem(item),
+      now + delay,
+      now,
+    ]);
+  }
+
+  /** Puts an `ActivityExecute` item on the worker queue, visible at once. */
+  async enqueueForWorker(item: WorkItem): Promise<void> {
+    const op = "enqueue_for_worker";
+    const row = workerRow(item, op);
+    await this.#sp.call(op, "enqueue_worker_item", [
+      row.work_item,
+      row.instance_id,
+      row.execution_id,
+      row.activity_id,
+      row.session_id,
+      row.tag,
+      this.#clock(),
+    ]);
+  }
+
+  /** Locks the oldest activity this worker may run, or returns `null`. */
+  async fetchWorkItem(
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    session: SessionFetchConfig | null,
+    tagFilter: TagFilter,
+  ): Promise<FetchedWorkItem | null> {
+    const op = "fetch_work_item";
+    requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
+    requireNonNegativeInt("pollTimeoutMs", pollTimeoutMs);
+    if (tagFilter.type === "None") return null; // this worker takes no activities at all
+    const tags = tagFilter.type === "Tags" || tagFilter.type === "DefaultAnd" ? tagFilter.tags : [];
+    if (session) {
+      requireString("session.ownerId", session.ownerId);
+      requireNonNegativeInt("session.lockTimeoutMs", session.lockTimeoutMs);
+    }
+    const row = await this.#sp.call<
+      { work_item: string; lock_token: string; attempt_count: number }
+    >(op, "fetch_work_item", [
+      this.#clock(),
+      lockTimeoutMs,
+      session?.ownerId ?? null,
+      session?.lockTimeoutMs ?? null,
+      TAG_MODES[tagFilter.type],
+      JSON.stringify(tags),
+    ]);
+    if (!row) return null;
+    let item: WorkItem;
+    try {
+      item = decodeWorkItem(row.work_item);
+    } catch (err) {
+      throw corrupt(op, `worker queue item could not be decoded: ${(err as Error).message}`, err);
+    }
+    return { item, lockToken: row.lock_token, attemptCount: row.attempt_count };
+  }
+
+  /**
+   * Deletes a locked activity and enqueues its completion (`ActivityCompleted` or
+   * `ActivityFailed`), atomically. Fails when the activity was cancelled or its lock is lost.
+   */
+  async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
+    const op = "ack_work_item";
+    requireString("lockToken", lockToken);
+    let payload: string | null = null;
+    if (completion) {
+      if (completion.type !== "ActivityCompleted" && completion.type !== "ActivityFailed") {
+        throw new ProviderError(
+          `Invalid work item type: an activity completes with ActivityCompleted or ActivityFailed, got ${completion.type}`,
+          { code: "INVALID_ARGUMENT", operation: op, retryable: false },
+        );
+      }
+      payload = JSON.stringify({
+        instance_id: completion.instance,
+        kind: completion.type,
+        work_item: encodeWorkItem(completion),
+      });
+    }
+    await this.#sp.call(op, "ack_work_item", [lockToken, this.#clock(), payload]);
+  }
+
+  /** Extends a live activity lock; fails once the activity was cancelled. */
+  async renewWorkItemLock(lockToken: string, extendForMs: number): Promise<void> {
+    requireString("lockToken", lockToken);
+    requireNonNegativeInt("extendForMs", extendForMs);
+    await this.#sp.call("renew_work_item_lock", "renew_work_item_lock", [
+      lockToken,
+      this.#clock(),
+      extendForMs,
+    ]);
+  }
+
+  /** Releases an activity lock, optionally delaying the item and refunding the attempt. */
+  async abandonWorkItem(
+    lockToken: string,
+    delayMs: number | null,
+    ignoreAttempt: boolean,
+  ): Promise<void> {
+    requireString("lockToken", lockToken);
+    const delay = optionalNonNegativeInt("delayMs", delayMs);
+    await this.#sp.call("abandon_work_item", "abandon_work_item", [
+      lockToken,
+      this.#clock(),
+      delay,
+      Boolean(ignoreAttempt),
+    ]);
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  /** Extends the live sessions of these owners active within `idleTimeoutMs`; returns how many. */
+  async renewSessionLock(
+    ownerIds: string[],
+    extendForMs: number,
+    idleTimeoutMs: number,
+  ): Promise<number> {
+    requireNonNegativeInt("extendForMs", extendForMs);
+    requireNonNegativeInt("idleTimeoutMs", idleTimeoutMs);
+    if (ownerIds.length === 0) return 0;
+    const count = await this.#sp.call<number>("renew_session_lock", "renew_session_lock", [
+      JSON.stringify(ownerIds),
+      this.#clock(),
+      extendForMs,
+      idleTimeoutMs,
+    ]);
+    return count ?? 0;
+  }
+
+  /**
+   * Deletes expired sessions that no queued activity refers to; returns how many.
+   * `idleTimeoutMs` is accepted for the contract: expiry already covers idleness.
+   */
+  async cleanupOrphanedSessions(idleTimeoutMs: number): Promise<number> {
+    requireNonNegativeInt("idleTimeoutMs", idleTimeoutMs);
+    const count = await this.#sp.call<number>(
+      "cleanup_orphaned_sessions",
+      "cleanup_orphaned_sessions",
+      [this.#clock()],
+    );
+    return count ?? 0;
+  }
+
+  // --- status, KV, stats ----------------------------------------------------------------------
+
+  /** The management capability. */
+  asManagementCapability(): ProviderAdmin {
+    return this.#admin;
+  }
+
+  /** The custom status if its version is newer than `lastSeenVersion`, else `null`. */
+  async getCustomStatus(instance: string, lastSeenVersion: number): Promise<CustomStatus | null> {
+    requireString("instance", instance);
+    requireNonNegativeInt("lastSeenVersion", lastSeenVersion);
+    return await this.#sp.call<CustomStatus>("get_custom_status", "get_custom_status", [
+      instance,
+      lastSeenVersion,
+    ]);
+  }
+
+  /** One KV value, or `null` when absent or cleared. */
+  async getKvValue(instance: string, key: string): Promise<string | null> {
+    requireString("instance", instance);
+    requireString("key", key);
+    const found = await this.#sp.call<{ value: string }>("get_kv_value", "get_kv_value", [
+      instance,
+      key,
+    ]);
+    return found?.value ?? null;
+  }
+
+  /** Every live KV value of an instance. */
+  async getKvAllValues(instance: string): Promise<Record<string, string>> {
+    requireString("instance", instance);
+    return await this.#sp.call<Record<string, string>>(
+      "get_kv_all_values",
+      "get_kv_all_values",
+      [instance],
+    ) ?? {};
+  }
+
+  /** Storage figures of an instance's current execution, or `null` for an unknown instance. */
+  async getInstanceStats(instance: string): Promise<SystemStats | null> {
+    requireString("instance", instance);
+    const row = await this.#sp.call<Record<string, number>>(
+      "get_instance_stats",
+      "get_instance_stats",
+      [instance],
+    );
+    return row && {
+      historyEventCount: row.history_event_count,
+      historySizeBytes: row.history_size_bytes,
+      queuePendingCount: row.queue_pending_count,
+      kvUserKeyCount: row.kv_user_key_count,
+      kvTotalValueBytes: row.kv_total_value_bytes,
+    };
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  /**
+   * Drops the provider's objects: the whole schema, or in `public` only the provider's own
+   * tables and functions. Meant for tests and teardown.
+   */
+  async cleanupSchema(): Promise<void> {
+    await dropSchemaObjects(this.#driver, this.#schema);
+  }
+
+  /** Releases the connection pool if the provider created it. */
+  async close(): Promise<void> {
+    await this.#driver.close();
+  }
+
+  /** Same as {@linkcode PostgresProvider.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The database API of the provider: every stored procedure with its parameter types. Each
+ * provider operation is exactly one call of one of these, i.e. one round trip.
+ *
+ * @module
+ */
+
+import type { SqlDriver } from "./driver/driver.ts";
+import { toProviderError } from "./sqlstate.ts";
+
+/** Parameter types of every stored procedure, in order. Every procedure returns `jsonb`. */
+const PROCEDURES = {
+  enqueue_orchestrator_item: ["text", "text", "text", "bigint", "bigint"],
+  fetch_orchestration_item: ["bigint", "bigint", "bigint", "bigint"],
+  ack_orchestration_item: [
+    "text",
+    "bigint",
+    "bigint",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+  ],
+  abandon_orchestration_item: ["text", "bigint", "bigint", "boolean"],
+  renew_orchestration_item_lock: ["text", "bigint", "bigint"],
+  read_history: ["text", "bigint"],
+  append_history: ["text", "bigint", "jsonb", "bigint"],
+  enqueue_worker_item: ["text", "text", "bigint", "bigint", "text", "text", "bigint"],
+  fetch_work_item: ["bigint", "bigint", "text", "bigint", "text", "jsonb"],
+  ack_work_item: ["text", "bigint", "jsonb"],
+  renew_work_item_lock: ["text", "bigint", "bigint"],
+  abandon_work_item: ["text", "bigint", "bigint", "boolean"],
+  renew_session_lock: ["jsonb", "bigint", "bigint", "bigint"],
+  cleanup_orphaned_sessions: ["bigint"],
+  get_custom_status: ["text", "bigint"],
+  get_kv_value: ["text", "text"],
+  get_kv_all_values: ["text"],
+  get_instance_stats: ["text"],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * The cast applied to a bound parameter. JSON is bound as text and cast on the server, because
+ * drivers disagree on how to serialise a string bound to a `jsonb` parameter.
+ */
+export function bindCast(type: string): string {
+  return type === "jsonb" ? "text::jsonb" : type;
+}
+
+/** The name of a stored procedure. */
+export type ProcedureName = keyof typeof PROCEDURES;
+
+/** A value bound to a procedure parameter (JSON parameters are passed as text). */
+export type ProcedureArg = string | number | boolean | null;
+
+/** Calls the provider's stored procedures in one schema. */
+export class ProcedureCaller {
+  readonly #driver: SqlDriver;
+  readonly #statements = new Map<ProcedureName, string>();
+
+  /** Binds to `driver` and the already-quoted schema name. */
+  constructor(driver: SqlDriver, quotedSchema: string) {
+    this.#driver = driver;
+    for (const [name, types] of Object.entries(PROCEDURES)) {
+      const params = types.map((type, i) => `$${i + 1}::${bindCast(type)}`).join(", ");
+      this.#statements.set(
+        name as ProcedureName,
+        `select ${quotedSchema}.${name}(${params}) as r`,
+      );
+    }
+  }
+
+  /**
+   * Calls `name` once and returns its JSON result (`null` for SQL NULL).
+   *
+   * @throws {ProviderError} with `operation` = `operation`, classified by SQLSTATE.
+   */
+  async call<T>(operation: string, name: ProcedureName, args: ProcedureArg[]): Promise<T | null> {
+    const expected = PROCEDURES[name].length;
+    if (args.length !== expected) {
+      throw new TypeError(`${name} takes ${expected} arguments, got ${args.length}`);
+    }
+    try {
+      const rows = await this.#driver.query<{ r: T | null }>(this.#statements.get(name)!, args);
+      return rows[0]?.r ?? null;
+    } catch (err) {
+      throw toProviderError(operation, err);
+    }
+  }
+}

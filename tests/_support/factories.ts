@@ -1,0 +1,114 @@
+/**
+ * Validation-suite factories for this repository's tests: one shared PGlite per test process
+ * and one shared postgres.js pool for the real server, with a fresh schema per test.
+ *
+ * @module
+ */
+
+import postgres from "postgres";
+import type { Sql } from "postgres";
+import { PGlite } from "@electric-sql/pglite";
+import { PostgresProvider } from "../../src/postgres_provider.ts";
+import type { ProviderFactoryLease } from "../../sim/validation/harness.ts";
+
+/** Lock timeout used by the suite on these backends. */
+export const TEST_LOCK_TIMEOUT_MS = 1000;
+
+let schemaCounter = 0;
+
+/** A schema name unique to this process and test. */
+export function uniqueSchema(prefix: string): string {
+  const random = crypto.randomUUID().replaceAll("-", "").slice(0, 10);
+  return `${prefix}_${Deno.pid}_${++schemaCounter}_${random}`;
+}
+
+let sharedPglite: Promise<PGlite> | undefined;
+
+/** The process-wide PGlite instance (creating one costs seconds and hundreds of MB). */
+export function sharedPgliteDb(): Promise<PGlite> {
+  sharedPglite ??= PGlite.create();
+  return sharedPglite;
+}
+
+let sharedSql: Sql | undefined;
+
+/** The server URL, from DATABASE_URL. */
+export function databaseUrl(): string | undefined {
+  return Deno.env.get("DATABASE_URL") || undefined;
+}
+
+/** The process-wide postgres.js pool for DATABASE_URL. */
+export function sharedServerSql(): Sql {
+  const url = databaseUrl();
+  if (!url) throw new Error("DATABASE_URL is not set: the real-server tests need a server");
+  sharedSql ??= postgres(url, { max: 10, onnotice: () => {} });
+  return sharedSql;
+}
+
+/** Whether the real-server tests should be registered as ignored (never in CI). */
+export function serverTestsIgnored(): boolean {
+  return !databaseUrl() && !Deno.env.get("CI");
+}
+
+type Query = (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+function makeLease(
+  schema: string,
+  create: () => Promise<PostgresProvider>,
+  query: Query,
+): ProviderFactoryLease {
+  const providers: PostgresProvider[] = [];
+  return {
+    lockTimeoutMs: TEST_LOCK_TIMEOUT_MS,
+    shortPollThresholdMs: 500,
+    async createProvider() {
+      const provider = await create();
+      providers.push(provider);
+      return provider;
+    },
+    async corruptInstanceHistory(instance: string) {
+      await query(
+        `update "${schema}".history set event_data = '{"not a valid event' where instance_id = $1`,
+        [instance],
+      );
+    },
+    async getMaxAttemptCount(instance: string) {
+      const rows = await query(
+        `select coalesce(max(attempt_count), 0)::int as n from "${schema}".orchestrator_queue
+          where instance_id = $1`,
+        [instance],
+      );
+      return Number(rows[0].n);
+    },
+    async [Symbol.asyncDispose]() {
+      await query(`drop schema if exists "${schema}" cascade`, []);
+      for (const p of providers) await p.close();
+    },
+  };
+}
+
+/** Opens a fresh schema on the shared PGlite. */
+export async function openPgliteFactory(): Promise<ProviderFactoryLease> {
+  const db = await sharedPgliteDb();
+  const schema = uniqueSchema("pgl");
+  return makeLease(
+    schema,
+    () => PostgresProvider.fromPGlite(db, { schema }),
+    async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows,
+  );
+}
+
+/** Opens a fresh schema on the server at DATABASE_URL. */
+export function openServerFactory(): Promise<ProviderFactoryLease> {
+  const sql = sharedServerSql();
+  const schema = uniqueSchema("srv");
+  return Promise.resolve(makeLease(
+    schema,
+    () => PostgresProvider.fromPostgresJs(sql, { schema }),
+    async (text, params) =>
+      await sql.unsafe(text, params as Parameters<Sql["unsafe"]>[1]) as unknown as Record<
+        string,
+        unknown
+      >[],
+  ));
+}
