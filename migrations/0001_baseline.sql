@@ -5,7 +5,7 @@
 --   schema-qualified, so the functions work whatever the caller's search_path is.
 -- * Every time is epoch milliseconds (BIGINT) supplied by the application clock (p_now_ms).
 --   Timestamp columns are NOT NULL without defaults. The database clock is only used to
---   measure time spent inside a call (elapsed_ms), never as an absolute time.
+--   measure time spent waiting inside a call (wait_ms), never as an absolute time.
 -- * Every provider operation is one function call returning JSONB (or NULL).
 -- * Errors use project SQLSTATEs of class DX: DX001 invalid lock token, DX002 lock expired,
 --   DX004 not found, DX005 instance running, DX006 orphan detected, DX007 not a root,
@@ -137,11 +137,16 @@ create table @SCHEMA@.kv_delta (
 -- Helpers
 -- ---------------------------------------------------------------------------------------------
 
--- Milliseconds spent so far in the current statement. Added to the caller's clock so a lease
--- computed after a wait still lasts as long as asked; only a duration is taken from the server.
-create function @SCHEMA@.elapsed_ms() returns bigint
+-- Time this call spent waiting, in ms: the time since the statement started, when it is at
+-- least 50 ms, else 0. It is added to the caller's clock wherever a lease is computed, so a
+-- call that waited (lock contention, a stalled server) still grants the full lease instead of
+-- one that is already expired. Shorter spans are ignored so that, in normal operation, a lease
+-- is an exact function of the caller's clock. Only a duration is taken from the server.
+create function @SCHEMA@.wait_ms() returns bigint
 language sql volatile as $$
-  select floor(extract(epoch from (clock_timestamp() - statement_timestamp())) * 1000)::bigint
+  select case when e >= 50 then e else 0 end
+    from (select floor(extract(epoch from (clock_timestamp() - statement_timestamp())) * 1000)::bigint
+            as e) elapsed
 $$;
 
 -- Raises DX001 (no such token) or DX002 (the token exists but its lease ran out).
@@ -244,7 +249,7 @@ begin
     end if;
 
     v_token := gen_random_uuid()::text;
-    v_until := p_now_ms + @SCHEMA@.elapsed_ms() + p_lock_timeout_ms;
+    v_until := p_now_ms + @SCHEMA@.wait_ms() + p_lock_timeout_ms;
     insert into @SCHEMA@.instance_locks as l (instance_id, lock_token, locked_until, locked_at)
     values (v_instance, v_token, v_until, p_now_ms)
     on conflict (instance_id) do update
@@ -495,7 +500,7 @@ create function @SCHEMA@.renew_orchestration_item_lock(
 language plpgsql as $$
 begin
   update @SCHEMA@.instance_locks
-     set locked_until = greatest(locked_until, p_now_ms + @SCHEMA@.elapsed_ms() + p_extend_ms)
+     set locked_until = greatest(locked_until, p_now_ms + @SCHEMA@.wait_ms() + p_extend_ms)
    where lock_token = p_lock_token and locked_until > p_now_ms;
   if not found then
     perform @SCHEMA@.raise_lock_error(
@@ -595,7 +600,7 @@ begin
       return null;
     end if;
 
-    v_now := p_now_ms + @SCHEMA@.elapsed_ms();
+    v_now := p_now_ms + @SCHEMA@.wait_ms();
     if v_session is not null then
       insert into @SCHEMA@.sessions as s (session_id, worker_id, locked_until, last_activity_at)
       values (v_session, p_owner_id, v_now + p_session_lock_timeout_ms, v_now)
@@ -667,8 +672,8 @@ declare
   v_until bigint;
 begin
   update @SCHEMA@.worker_queue
-     set locked_until = greatest(locked_until, p_now_ms + @SCHEMA@.elapsed_ms() + p_extend_ms),
-         visible_at = greatest(locked_until, p_now_ms + @SCHEMA@.elapsed_ms() + p_extend_ms)
+     set locked_until = greatest(locked_until, p_now_ms + @SCHEMA@.wait_ms() + p_extend_ms),
+         visible_at = greatest(locked_until, p_now_ms + @SCHEMA@.wait_ms() + p_extend_ms)
    where lock_token = p_lock_token and locked_until > p_now_ms
   returning session_id, locked_until into v_session, v_until;
   if not found then

@@ -74,6 +74,7 @@ export interface ProviderErrorOptions {
  * ```
  */
 export class ProviderError extends Error {
+  /** Always `"ProviderError"`. */
   override readonly name = "ProviderError";
   /** The stable error code. */
   readonly code: ErrorCode;

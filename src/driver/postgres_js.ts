@@ -14,7 +14,7 @@ function executor(sql: Sql | TransactionSql): SqlExecutor {
     async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
       // Named prepared statements: one parse per connection, then bind/execute only.
       const rows = await sql.unsafe(text, params as Param, { prepare: true });
-      return rows as unknown as Row[];
+      return Array.from(rows) as Row[]; // a plain array, like PGlite's
     },
     async exec(script: string): Promise<void> {
       // Without parameters postgres.js uses the simple protocol, which allows many statements.
