@@ -8,26 +8,27 @@
 import type { Provider } from "../../src/provider_api.ts";
 
 /**
- * Creates providers over one isolated store for one validation test.
- * Every provider a factory creates shares that store (some tests need two providers).
+ * Creates providers for one validation test. As in Duroxide's suite, every call of
+ * `createProvider` returns a provider over a new, empty store, so a test that needs a second
+ * provider gets one that cannot see the first one's data.
  */
 export interface ProviderFactory {
-  /** A provider over this factory's store. */
+  /** A provider over a new, empty store. */
   createProvider(): Promise<Provider>;
   /** The lock timeout the tests use, in ms. */
   readonly lockTimeoutMs: number;
   /** An empty fetch must return faster than this, in ms. */
   readonly shortPollThresholdMs: number;
-  /** Makes the stored history of an instance undecodable. */
+  /** Makes the stored history of an instance undecodable (in every store of this factory). */
   corruptInstanceHistory(instance: string): Promise<void>;
-  /** The highest `attempt_count` over the instance's orchestrator-queue rows. */
+  /** The highest `attempt_count` over the instance's orchestrator-queue rows (all stores). */
   getMaxAttemptCount(instance: string): Promise<number>;
 }
 
-/** A factory that owns a store and removes it when disposed. */
+/** A factory that owns its stores and removes them when disposed. */
 export interface ProviderFactoryLease extends ProviderFactory, AsyncDisposable {}
 
-/** Opens a fresh, isolated store for the named test. */
+/** Opens a factory for the named test. */
 export type OpenProviderFactory = (testName: string) => Promise<ProviderFactoryLease>;
 
 /** One validation test, named as in Duroxide's suite. */
@@ -49,7 +50,7 @@ export interface RegisterOptions {
 }
 
 /**
- * Registers each test with `Deno.test`, giving each a fresh store that is removed afterwards.
+ * Registers each test with `Deno.test`, giving each its own factory, disposed afterwards.
  *
  * @example Register the whole suite against your own provider
  * ```ts ignore

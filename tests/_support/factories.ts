@@ -52,59 +52,70 @@ export function serverTestsIgnored(): boolean {
 
 type Query = (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
 
+/**
+ * A factory whose every `createProvider` call opens a new schema (a new, empty store); the
+ * schemas are dropped when the lease is disposed.
+ */
 function makeLease(
-  schema: string,
-  create: () => Promise<PostgresProvider>,
+  prefix: string,
+  create: (schema: string) => Promise<PostgresProvider>,
   query: Query,
 ): ProviderFactoryLease {
   const providers: PostgresProvider[] = [];
+  const schemas: string[] = [];
   return {
     lockTimeoutMs: TEST_LOCK_TIMEOUT_MS,
     shortPollThresholdMs: 500,
     async createProvider() {
-      const provider = await create();
+      const schema = uniqueSchema(prefix);
+      schemas.push(schema);
+      const provider = await create(schema);
       providers.push(provider);
       return provider;
     },
     async corruptInstanceHistory(instance: string) {
-      await query(
-        `update "${schema}".history set event_data = '{"not a valid event' where instance_id = $1`,
-        [instance],
-      );
+      for (const schema of schemas) {
+        await query(
+          `update "${schema}".history set event_data = '{"not a valid event' where instance_id = $1`,
+          [instance],
+        );
+      }
     },
     async getMaxAttemptCount(instance: string) {
-      const rows = await query(
-        `select coalesce(max(attempt_count), 0)::int as n from "${schema}".orchestrator_queue
-          where instance_id = $1`,
-        [instance],
-      );
-      return Number(rows[0].n);
+      let max = 0;
+      for (const schema of schemas) {
+        const rows = await query(
+          `select coalesce(max(attempt_count), 0)::int as n from "${schema}".orchestrator_queue
+            where instance_id = $1`,
+          [instance],
+        );
+        max = Math.max(max, Number(rows[0].n));
+      }
+      return max;
     },
     async [Symbol.asyncDispose]() {
-      await query(`drop schema if exists "${schema}" cascade`, []);
       for (const p of providers) await p.close();
+      for (const schema of schemas) await query(`drop schema if exists "${schema}" cascade`, []);
     },
   };
 }
 
-/** Opens a fresh schema on the shared PGlite. */
+/** Opens a factory whose stores are schemas on the shared PGlite. */
 export async function openPgliteFactory(): Promise<ProviderFactoryLease> {
   const db = await sharedPgliteDb();
-  const schema = uniqueSchema("pgl");
   return makeLease(
-    schema,
-    () => PostgresProvider.fromPGlite(db, { schema }),
+    "pgl",
+    (schema) => PostgresProvider.fromPGlite(db, { schema }),
     async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows,
   );
 }
 
-/** Opens a fresh schema on the server at DATABASE_URL. */
+/** Opens a factory whose stores are schemas on the server at DATABASE_URL. */
 export function openServerFactory(): Promise<ProviderFactoryLease> {
   const sql = sharedServerSql();
-  const schema = uniqueSchema("srv");
   return Promise.resolve(makeLease(
-    schema,
-    () => PostgresProvider.fromPostgresJs(sql, { schema }),
+    "srv",
+    (schema) => PostgresProvider.fromPostgresJs(sql, { schema }),
     async (text, params) =>
       await sql.unsafe(text, params as Parameters<Sql["unsafe"]>[1]) as unknown as Record<
         string,

@@ -1,0 +1,39 @@
+/**
+ * Testing tools for Duroxide providers: the provider validation suite, runnable against any
+ * implementation of the provider contract, and its test builders.
+ *
+ * @example Register the validation suite against the embedded PGlite backend
+ * ```ts ignore
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { PostgresProvider } from "@duroxide/pg";
+ * import { allValidationTests, registerValidationTests } from "@duroxide/pg/sim";
+ *
+ * const db = await PGlite.create();
+ * let n = 0;
+ * registerValidationTests(allValidationTests, async () => {
+ *   const schema = `validation_${++n}`;
+ *   return {
+ *     lockTimeoutMs: 1000,
+ *     shortPollThresholdMs: 500,
+ *     createProvider: () => PostgresProvider.fromPGlite(db, { schema }),
+ *     corruptInstanceHistory: async (id) => {
+ *       await db.query(`update ${schema}.history set event_data = '{' where instance_id = $1`, [id]);
+ *     },
+ *     getMaxAttemptCount: async (id) =>
+ *       (await db.query<{ n: number }>(
+ *         `select coalesce(max(attempt_count), 0)::int as n from ${schema}.orchestrator_queue where instance_id = $1`,
+ *         [id],
+ *       )).rows[0].n,
+ *     [Symbol.asyncDispose]: async () => { await db.exec(`drop schema ${schema} cascade`); },
+ *   };
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export * from "./validation/mod.ts";
+export type * from "../src/types.ts";
+export type * from "../src/provider_api.ts";
+export type { ErrorCode } from "../src/errors.ts";
+export * from "./validation/helpers.ts";
