@@ -53,7 +53,7 @@ export {
 } from "./src/codec.ts";
 export type { SqlDriver, SqlExecutor, Unlisten } from "./src/driver/driver.ts";
 export { postgresJsDriver } from "./src/driver/postgres_js.ts";
-export { type PGliteExecutorLike, type PGliteLike, pgliteDriver } from "./src/driver/pglite.ts";
+export { pgliteDriver, type PGliteExecutorLike, type PGliteLike } from "./src/driver/pglite.ts";
 export {
   migrate,
   type MigrateOptions,

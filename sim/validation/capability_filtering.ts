@@ -135,7 +135,8 @@ async function test_fetch_filter_boundary_versions(factory: ProviderFactory): Pr
   assert.ok(high, "v1.9.99 should be within [1.0.0, 1.9.99]");
   await provider.abandonOrchestrationItem(high.lockToken, null, true);
 
-  // A second provider (same store, as in the original).
+  // A separate provider, so the v1 instances above cannot interfere (the filtered fetch below
+  // expects nothing, so this needs a provider whose store does not hold them).
   const provider2 = await factory.createProvider();
   await seedInstanceWithVersion(provider2, "v2-exact", ver(2, 0, 0));
 
