@@ -36,3 +36,16 @@ Deno.test("timestamp columns have no defaults", () => {
     assert.doesNotMatch(m.sql, /timestamptz/i, `${m.name}: times are epoch ms`);
   }
 });
+
+Deno.test("README lists the validation test count of every category", async () => {
+  const { allValidationTests, countByCategory } = await import("../sim/mod.ts");
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const counts = countByCategory(allValidationTests);
+  for (const [category, count] of Object.entries(counts)) {
+    assert.match(readme, new RegExp(`\\| ${category}\\s+\\| ${count}\\s+\\|`), category);
+  }
+  assert.match(
+    readme,
+    new RegExp(`\\| \\*\\*total\\*\\*\\s+\\| ${allValidationTests.length}\\s+\\|`),
+  );
+});

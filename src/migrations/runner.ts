@@ -225,7 +225,7 @@ export async function dropSchemaObjects(driver: SqlDriver, schema: string): Prom
         `select p.oid::regprocedure::text as signature
            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
           where n.nspname = $1
-            and p.proname in (select jsonb_array_elements_text($2::jsonb))`,
+            and p.proname in (select jsonb_array_elements_text($2::text::jsonb))`,
         [schema, JSON.stringify(shippedFunctionNames(EMBEDDED_MIGRATIONS))],
       );
       const statements = SHIPPED_TABLES.map((t) => `drop table if exists ${quoted}.${t};`);
