@@ -174,6 +174,19 @@ language sql as $$
   select null::jsonb;
 $$;
 
+-- Whether an instance has started: it has an instance row, an execution or history, or a
+-- visible start message. Messages of instances that have not started are never fetched.
+-- (A plain SQL expression, so the planner inlines it into the candidate scan.)
+create function @SCHEMA@.instance_started(p_instance_id text, p_now_ms bigint) returns boolean
+language sql stable as $$
+  select exists (select 1 from @SCHEMA@.instances i where i.instance_id = p_instance_id)
+      or exists (select 1 from @SCHEMA@.executions e where e.instance_id = p_instance_id)
+      or exists (select 1 from @SCHEMA@.history h where h.instance_id = p_instance_id)
+      or exists (select 1 from @SCHEMA@.orchestrator_queue s
+                  where s.instance_id = p_instance_id and s.visible_at <= p_now_ms
+                    and s.kind in ('StartOrchestration', 'ContinueAsNew'))
+$$;
+
 -- Locks the instance with the oldest visible message and returns its turn:
 -- {instance_id, lock_token, attempt_count, messages[text], history[text], kv, name, version,
 --  execution_id, has_instance}. NULL when there is no eligible instance.
@@ -211,12 +224,7 @@ begin
        and not exists (select 1 from @SCHEMA@.instance_locks l
                         where l.instance_id = q.instance_id and l.locked_until > p_now_ms)
        and (q.kind in ('QueueMessage', 'StartOrchestration', 'ContinueAsNew')
-            or exists (select 1 from @SCHEMA@.instances i where i.instance_id = q.instance_id)
-            or exists (select 1 from @SCHEMA@.executions e where e.instance_id = q.instance_id)
-            or exists (select 1 from @SCHEMA@.history h where h.instance_id = q.instance_id)
-            or exists (select 1 from @SCHEMA@.orchestrator_queue s
-                        where s.instance_id = q.instance_id and s.visible_at <= p_now_ms
-                          and s.kind in ('StartOrchestration', 'ContinueAsNew')))
+            or @SCHEMA@.instance_started(q.instance_id, p_now_ms))
        and (p_min_version is null or coalesce(
              (select e.pinned_major::bigint * 1000000 + e.pinned_minor * 1000 + e.pinned_patch
                 from @SCHEMA@.executions e
@@ -234,13 +242,7 @@ begin
       continue;
     end if;
 
-    if v_kind = 'QueueMessage' and not (
-         exists (select 1 from @SCHEMA@.instances i where i.instance_id = v_instance)
-      or exists (select 1 from @SCHEMA@.executions e where e.instance_id = v_instance)
-      or exists (select 1 from @SCHEMA@.history h where h.instance_id = v_instance)
-      or exists (select 1 from @SCHEMA@.orchestrator_queue s
-                  where s.instance_id = v_instance and s.visible_at <= p_now_ms
-                    and s.kind in ('StartOrchestration', 'ContinueAsNew'))) then
+    if v_kind = 'QueueMessage' and not @SCHEMA@.instance_started(v_instance, p_now_ms) then
       -- Events for an orchestration that never started are dropped, as in Duroxide.
       delete from @SCHEMA@.orchestrator_queue
        where instance_id = v_instance and kind = 'QueueMessage' and visible_at <= p_now_ms;

@@ -17,7 +17,7 @@ import type {
   TagFilter,
   WorkItem,
 } from "../../src/types.ts";
-import { expectError, makeEvent } from "./helpers.ts";
+import { expectError, makeEvent, startItem } from "./helpers.ts";
 
 /** Lock timeout the cancellation, capability and KV tests pass to fetches (30 s). */
 export const LONG_LOCK_MS = 30_000;
@@ -109,19 +109,7 @@ export async function seedInstanceWithVersion(
   instance: string,
   pinned: SemVer,
 ): Promise<void> {
-  await provider.enqueueForOrchestrator(
-    {
-      type: "StartOrchestration",
-      instance,
-      orchestration: "TestOrch",
-      input: "{}",
-      version: "1.0.0",
-      parentInstance: null,
-      parentId: null,
-      executionId: 1,
-    },
-    null,
-  );
+  await provider.enqueueForOrchestrator(startItem(instance), null);
   let lockToken: string;
   const abandoned: string[] = [];
   for (;;) {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Event, WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { makeEvent, testMetadata } from "./helpers.ts";
+import { makeEvent, startItem, testMetadata } from "./helpers.ts";
 import {
   activityScheduled,
   fetchOrchestrationOrFail,
@@ -20,16 +20,7 @@ import {
 
 /** A `TestOrch` 1.0.0 start item for the given execution id. */
 function startItemWithExecution(instance: string, executionId: number): WorkItem {
-  return {
-    type: "StartOrchestration",
-    instance,
-    orchestration: "TestOrch",
-    input: "{}",
-    version: "1.0.0",
-    parentInstance: null,
-    parentId: null,
-    executionId,
-  };
+  return { ...startItem(instance), executionId } as WorkItem;
 }
 
 /** An `OrchestrationCompleted` event. */
