@@ -21,8 +21,7 @@ import type {
 } from "./provider_api.ts";
 import { decodeEvent } from "./codec.ts";
 import { ProviderError } from "./errors.ts";
-import { toProviderError } from "./sqlstate.ts";
-import { bindCast } from "./stored_procedures.ts";
+import { bindCast, callWithRetry } from "./stored_procedures.ts";
 import type { Event } from "./types.ts";
 import { optionalNonNegativeInt, requirePositiveInt, requireString } from "./validate.ts";
 
@@ -62,15 +61,11 @@ export class PostgresAdmin implements ProviderAdmin {
 
   async #call<T>(operation: string, fn: string, casts: string[], args: unknown[]): Promise<T> {
     const params = casts.map((cast, i) => `$${i + 1}::${bindCast(cast)}`).join(", ");
-    try {
-      const rows = await this.#driver.query<{ r: T }>(
-        `select ${this.#schema}.${fn}(${params}) as r`,
-        args,
-      );
+    const text = `select ${this.#schema}.${fn}(${params}) as r`;
+    return await callWithRetry(operation, async () => {
+      const rows = await this.#driver.query<{ r: T }>(text, args);
       return rows[0].r;
-    } catch (err) {
-      throw toProviderError(operation, err);
-    }
+    });
   }
 
   #history(operation: string, instance: string, rows: string[]): Event[] {

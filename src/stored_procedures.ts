@@ -73,7 +73,12 @@ export class ProcedureCaller {
   }
 
   /**
-   * Calls `name` once and returns its JSON result (`null` for SQL NULL).
+   * Calls `name` and returns its JSON result (`null` for SQL NULL).
+   *
+   * Errors that guarantee the call was rolled back and may succeed at once (`PLAN_CHANGED`
+   * while a migration replaces functions, `CONFLICT` from a deadlock or serialization
+   * failure) are retried up to {@linkcode MAX_ATTEMPTS} times. Connection errors are not:
+   * the call may have committed.
    *
    * @throws {ProviderError} with `operation` = `operation`, classified by SQLSTATE.
    */
@@ -82,11 +87,26 @@ export class ProcedureCaller {
     if (args.length !== expected) {
       throw new TypeError(`${name} takes ${expected} arguments, got ${args.length}`);
     }
-    try {
+    return await callWithRetry(operation, async () => {
       const rows = await this.#driver.query<{ r: T | null }>(this.#statements.get(name)!, args);
       return rows[0]?.r ?? null;
+    });
+  }
+}
+
+/** How often a call that was certainly rolled back is attempted in all. */
+export const MAX_ATTEMPTS = 3;
+
+/** Runs `attempt`, retrying rolled-back failures that may succeed on the next try. */
+export async function callWithRetry<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1;; n++) {
+    try {
+      return await attempt();
     } catch (err) {
-      throw toProviderError(operation, err);
+      const error = toProviderError(operation, err);
+      const rolledBack = error.code === "PLAN_CHANGED" || error.code === "CONFLICT";
+      if (!rolledBack || n >= MAX_ATTEMPTS) throw error;
+      if (error.code === "CONFLICT") await new Promise((r) => setTimeout(r, 10 * n));
     }
   }
 }
