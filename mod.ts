@@ -37,7 +37,11 @@ export {
   type PostgresProviderOptions,
   PROVIDER_VERSION,
 } from "./src/postgres_provider.ts";
-export type { PostgresAdmin } from "./src/postgres_admin.ts";
+export type {
+  InstancePage,
+  ListInstancesPageOptions,
+  PostgresAdmin,
+} from "./src/postgres_admin.ts";
 export { type ErrorCode, ProviderError, type ProviderErrorOptions } from "./src/errors.ts";
 export type * from "./src/types.ts";
 export type * from "./src/provider_api.ts";

@@ -46,6 +46,24 @@ function pruneResult(r: Row): PruneResult {
   };
 }
 
+/** Options of {@linkcode PostgresAdmin.listInstancesPage}. */
+export interface ListInstancesPageOptions {
+  /** Only instances whose current execution has this status. */
+  status?: string | null;
+  /** The `nextCursor` of the previous page; omit for the first page. */
+  cursor?: string | null;
+  /** Page size, 1–10,000. @default {100} */
+  limit?: number;
+}
+
+/** One page of instance ids. */
+export interface InstancePage {
+  /** Instance ids in id order. */
+  instanceIds: string[];
+  /** Pass to the next call to continue; `null` after the last page. */
+  nextCursor: string | null;
+}
+
 /** Implements {@linkcode ProviderAdmin} with the management stored procedures. */
 export class PostgresAdmin implements ProviderAdmin {
   readonly #driver: SqlDriver;
@@ -88,6 +106,34 @@ export class PostgresAdmin implements ProviderAdmin {
   listInstancesByStatus(status: string): Promise<string[]> {
     requireString("status", status);
     return this.#call("list_instances_by_status", "list_instances", ["text"], [status]);
+  }
+
+  /**
+   * One page of instance ids in id order (a key cursor, stable while instances come and go).
+   *
+   * @example Walk every completed instance
+   * ```ts ignore
+   * const admin = provider.asManagementCapability();
+   * let cursor: string | null = null;
+   * do {
+   *   const page = await admin.listInstancesPage({ status: "Completed", cursor, limit: 500 });
+   *   console.log(page.instanceIds);
+   *   cursor = page.nextCursor;
+   * } while (cursor !== null);
+   * ```
+   */
+  async listInstancesPage(options: ListInstancesPageOptions = {}): Promise<InstancePage> {
+    const { status = null, cursor = null, limit = 100 } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new RangeError(`Invalid limit: expected an integer from 1 to 10000, got ${limit}`);
+    }
+    const r = await this.#call<{ instance_ids: string[]; next_cursor: string | null }>(
+      "list_instances_page",
+      "list_instances_page",
+      ["text", "text", "integer"],
+      [status, cursor, limit],
+    );
+    return { instanceIds: r.instance_ids, nextCursor: r.next_cursor };
   }
 
   /** Execution ids of an instance, ascending. */

@@ -17,7 +17,7 @@ import { ProviderError } from "./errors.ts";
 import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/runner.ts";
 import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_item.ts";
 import { PostgresAdmin } from "./postgres_admin.ts";
-import type { Provider, ProviderAdmin } from "./provider_api.ts";
+import type { Provider } from "./provider_api.ts";
 import { quoteSchemaName } from "./schema_name.ts";
 import { ProcedureCaller } from "./stored_procedures.ts";
 import type {
@@ -482,8 +482,8 @@ export class PostgresProvider implements Provider, AsyncDisposable {
 
   // --- status, KV, stats ----------------------------------------------------------------------
 
-  /** The management capability. */
-  asManagementCapability(): ProviderAdmin {
+  /** The management capability (with paginated listing beyond the contract). */
+  asManagementCapability(): PostgresAdmin {
     return this.#admin;
   }
 

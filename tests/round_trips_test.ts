@@ -151,6 +151,7 @@ backendTest("every provider method makes exactly one round trip", async (t) => {
   await once("renewSessionLock (no owners)", () => provider.renewSessionLock([], 1000, 1000), 0);
 
   await once("listInstances", () => admin.listInstances());
+  await once("listInstancesPage", () => admin.listInstancesPage({ limit: 10 }));
   await once("listInstancesByStatus", () => admin.listInstancesByStatus("Running"));
   await once("listExecutions", () => admin.listExecutions("a"));
   await once("readHistory", () => admin.readHistory("a"));
