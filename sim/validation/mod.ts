@@ -12,9 +12,11 @@
  */
 
 import { atomicityTests } from "./atomicity.ts";
+import { bulkDeletionTests } from "./bulk_deletion.ts";
 import { cancellationTests } from "./cancellation.ts";
 import { capabilityFilteringTests } from "./capability_filtering.ts";
 import { customStatusTests } from "./custom_status.ts";
+import { deletionTests } from "./deletion.ts";
 import { errorHandlingTests } from "./error_handling.ts";
 import type { ValidationTest } from "./harness.ts";
 import { instanceCreationTests } from "./instance_creation.ts";
@@ -23,8 +25,10 @@ import { instanceStatsTests } from "./instance_stats.ts";
 import { kvStoreTests } from "./kv_store.ts";
 import { lockExpirationTests } from "./lock_expiration.ts";
 import { longPollingTests } from "./long_polling.ts";
+import { managementTests } from "./management.ts";
 import { multiExecutionTests } from "./multi_execution.ts";
 import { poisonMessageTests } from "./poison_message.ts";
+import { pruneTests } from "./prune.ts";
 import { queueSemanticsTests } from "./queue_semantics.ts";
 import { sessionsTests } from "./sessions.ts";
 import { tagFilteringTests } from "./tag_filtering.ts";
@@ -39,9 +43,11 @@ export {
 } from "./harness.ts";
 export {
   atomicityTests,
+  bulkDeletionTests,
   cancellationTests,
   capabilityFilteringTests,
   customStatusTests,
+  deletionTests,
   errorHandlingTests,
   instanceCreationTests,
   instanceLockingTests,
@@ -49,8 +55,10 @@ export {
   kvStoreTests,
   lockExpirationTests,
   longPollingTests,
+  managementTests,
   multiExecutionTests,
   poisonMessageTests,
+  pruneTests,
   queueSemanticsTests,
   sessionsTests,
   tagFilteringTests,
@@ -74,6 +82,10 @@ export const allValidationTests: readonly ValidationTest[] = [
   ...kvStoreTests,
   ...longPollingTests,
   ...instanceStatsTests,
+  ...managementTests,
+  ...deletionTests,
+  ...pruneTests,
+  ...bulkDeletionTests,
 ];
 
 /** How many tests each category has, e.g. `{ atomicity: 4, … }`. */
