@@ -43,6 +43,7 @@ export type {
   PostgresAdmin,
 } from "./src/postgres_admin.ts";
 export { type ErrorCode, ProviderError, type ProviderErrorOptions } from "./src/errors.ts";
+export type { LongPollOptions } from "./src/long_poll/notifier.ts";
 export type * from "./src/types.ts";
 export type * from "./src/provider_api.ts";
 export {

@@ -14,6 +14,8 @@ import type { SqlDriver } from "./driver/driver.ts";
 import { pgliteDriver, type PGliteLike } from "./driver/pglite.ts";
 import { postgresJsDriver } from "./driver/postgres_js.ts";
 import { ProviderError } from "./errors.ts";
+import { type LongPollOptions, Notifier, resolveLongPollOptions } from "./long_poll/notifier.ts";
+import type { WakeSignal } from "./long_poll/wake_signal.ts";
 import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/runner.ts";
 import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_item.ts";
 import { PostgresAdmin } from "./postgres_admin.ts";
@@ -64,6 +66,11 @@ export interface PostgresProviderOptions {
    * @default {Date.now}
    */
   clock?: () => number;
+  /**
+   * Long polling with LISTEN/NOTIFY: fetches with a `pollTimeoutMs` wait for a notification
+   * instead of returning empty at once. See {@linkcode LongPollOptions} for the defaults.
+   */
+  longPoll?: LongPollOptions;
 }
 
 /** Options for {@linkcode PostgresProvider.connect}. */
@@ -124,14 +131,23 @@ export class PostgresProvider implements Provider, AsyncDisposable {
   readonly #clock: () => number;
   readonly #sp: ProcedureCaller;
   readonly #admin: PostgresAdmin;
+  readonly #notifier: Notifier | null;
+  /** Per fetch filter: the wake generation at which a query last found nothing. */
+  readonly #emptyAt = new Map<string, number>();
 
-  private constructor(driver: SqlDriver, schema: string, clock: () => number) {
+  private constructor(
+    driver: SqlDriver,
+    schema: string,
+    clock: () => number,
+    notifier: Notifier | null,
+  ) {
     const quoted = quoteSchemaName(schema);
     this.#driver = driver;
     this.#schema = schema;
     this.#clock = clock;
     this.#sp = new ProcedureCaller(driver, quoted);
     this.#admin = new PostgresAdmin(driver, quoted, clock);
+    this.#notifier = notifier;
   }
 
   /**
@@ -146,9 +162,13 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     options: PostgresProviderOptions = {},
   ): Promise<PostgresProvider> {
     const { schema = "public", migrations = "apply", clock = Date.now } = options;
-    quoteSchemaName(schema);
+    const quoted = quoteSchemaName(schema);
+    const longPoll = resolveLongPollOptions(options.longPoll);
     await migrate(driver, schema, { mode: migrations, clock });
-    return new PostgresProvider(driver, schema, clock);
+    const notifier = longPoll.enabled
+      ? await Notifier.start(driver, quoted, clock, longPoll)
+      : null;
+    return new PostgresProvider(driver, schema, clock, notifier);
   }
 
   /**
@@ -208,7 +228,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
 
   /**
    * Locks the instance with the oldest visible message and returns its turn, or `null`.
-   * `pollTimeoutMs` is accepted for the contract; this provider answers at once.
+   * With long polling, waits up to `pollTimeoutMs` for work to arrive (0 = one query).
    */
   async fetchOrchestrationItem(
     lockTimeoutMs: number,
@@ -224,12 +244,49 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       if (!range) return null; // nothing is compatible with an empty list: no query needed
       [min, max] = [packVersion(range.min), packVersion(range.max)];
     }
-    const row = await this.#sp.call<FetchedRow>(
-      "fetch_orchestration_item",
-      "fetch_orchestration_item",
-      [this.#clock(), lockTimeoutMs, min, max],
+    const fetchOnce = async () => {
+      const row = await this.#sp.call<FetchedRow>(
+        "fetch_orchestration_item",
+        "fetch_orchestration_item",
+        [this.#clock(), lockTimeoutMs, min, max],
+      );
+      return row && toFetchedOrchestrationItem(row);
+    };
+    return await this.#longPoll(
+      this.#notifier?.orchestrations,
+      `orch:${min}:${max}`,
+      pollTimeoutMs,
+      fetchOnce,
     );
-    return row && toFetchedOrchestrationItem(row);
+  }
+
+  /**
+   * The long-poll protocol of both fetches. Interest is registered (the wake generation is
+   * read) before querying; a query that finds nothing is skipped next time while no wake has
+   * happened since; otherwise it waits for a wake or `pollTimeoutMs`, then queries once more.
+   * A fetch that found work passes the wake on, since more may be waiting.
+   */
+  async #longPoll<T>(
+    signal: WakeSignal | undefined,
+    filterKey: string,
+    pollTimeoutMs: number,
+    fetchOnce: () => Promise<T | null>,
+  ): Promise<T | null> {
+    const notifier = this.#notifier;
+    if (!signal || !notifier?.healthy || pollTimeoutMs === 0) return await fetchOnce();
+    const query = async (generation: number) => {
+      const found = await fetchOnce();
+      if (found) signal.wakeOne();
+      else this.#emptyAt.set(filterKey, generation);
+      return found;
+    };
+    const since = signal.generation;
+    if (this.#emptyAt.get(filterKey) !== since) {
+      const found = await query(since);
+      if (found) return found;
+    }
+    const woken = await signal.wait(since, pollTimeoutMs, notifier.closedSignal);
+    return woken && !notifier.closedSignal.aborted ? await query(signal.generation) : null;
   }
 
   /** Commits a turn atomically; fails (changing nothing) when the lock is invalid or expired. */
@@ -359,7 +416,10 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     ]);
   }
 
-  /** Locks the oldest activity this worker may run, or returns `null`. */
+  /**
+   * Locks the oldest activity this worker may run, or returns `null`. With long polling, waits
+   * up to `pollTimeoutMs` for work to arrive (0 = one query).
+   */
   async fetchWorkItem(
     lockTimeoutMs: number,
     pollTimeoutMs: number,
@@ -375,24 +435,31 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       requireString("session.ownerId", session.ownerId);
       requireNonNegativeInt("session.lockTimeoutMs", session.lockTimeoutMs);
     }
-    const row = await this.#sp.call<
-      { work_item: string; lock_token: string; attempt_count: number }
-    >(op, "fetch_work_item", [
-      this.#clock(),
-      lockTimeoutMs,
+    const args = [
       session?.ownerId ?? null,
       session?.lockTimeoutMs ?? null,
       TAG_MODES[tagFilter.type],
       JSON.stringify(tags),
-    ]);
-    if (!row) return null;
-    let item: WorkItem;
-    try {
-      item = decodeWorkItem(row.work_item);
-    } catch (err) {
-      throw corrupt(op, `worker queue item could not be decoded: ${(err as Error).message}`, err);
-    }
-    return { item, lockToken: row.lock_token, attemptCount: row.attempt_count };
+    ];
+    const fetchOnce = async (): Promise<FetchedWorkItem | null> => {
+      const row = await this.#sp.call<
+        { work_item: string; lock_token: string; attempt_count: number }
+      >(op, "fetch_work_item", [this.#clock(), lockTimeoutMs, ...args]);
+      if (!row) return null;
+      let item: WorkItem;
+      try {
+        item = decodeWorkItem(row.work_item);
+      } catch (err) {
+        throw corrupt(op, `worker queue item could not be decoded: ${(err as Error).message}`, err);
+      }
+      return { item, lockToken: row.lock_token, attemptCount: row.attempt_count };
+    };
+    return await this.#longPoll(
+      this.#notifier?.work,
+      `work:${JSON.stringify(args)}`,
+      pollTimeoutMs,
+      fetchOnce,
+    );
   }
 
   /**
@@ -535,6 +602,25 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     };
   }
 
+  /**
+   * Waits until `instance` changes status or custom status, or `timeoutMs` passes; resolves
+   * `true` on a change notification. Clients use it between reads instead of polling; it is a
+   * hint only (re-read after it resolves, whatever it says). Without long polling it simply
+   * waits out the timeout.
+   */
+  async waitForInstanceChange(instance: string, timeoutMs: number): Promise<boolean> {
+    requireString("instance", instance);
+    requireNonNegativeInt("timeoutMs", timeoutMs);
+    if (this.#notifier) return await this.#notifier.waitForInstanceChange(instance, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+    return false;
+  }
+
+  /** Whether long polling is on and its listener currently receives notifications. */
+  get longPollHealthy(): boolean {
+    return this.#notifier?.healthy ?? false;
+  }
+
   // --- lifecycle ------------------------------------------------------------------------------
 
   /**
@@ -545,8 +631,9 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     await dropSchemaObjects(this.#driver, this.#schema);
   }
 
-  /** Releases the connection pool if the provider created it. */
+  /** Stops the listener and releases the connection pool if the provider created it. */
   async close(): Promise<void> {
+    await this.#notifier?.close();
     await this.#driver.close();
   }
 

@@ -98,7 +98,10 @@ async function startInstance(
 
 backendTest("deleteInstance() removes a 200-instance, 3-level tree in one call", async (t) => {
   const counter = countingDriver(t.driver);
-  const provider = await PostgresProvider.fromDriver(counter.driver, { schema: t.schema });
+  const provider = await PostgresProvider.fromDriver(counter.driver, {
+    schema: t.schema,
+    longPoll: { enabled: false },
+  });
   const admin = provider.asManagementCapability();
   const ids: string[] = ["root"];
   await startInstance(provider, "root", null, false);
@@ -193,7 +196,10 @@ backendTest(
     await t.createProvider(); // migrates the schema
     await seedCompleted(t);
     const counter = countingDriver(t.driver);
-    const provider = await PostgresProvider.fromDriver(counter.driver, { schema: t.schema });
+    const provider = await PostgresProvider.fromDriver(counter.driver, {
+      schema: t.schema,
+      longPoll: { enabled: false },
+    });
     const admin = provider.asManagementCapability();
     async function oneTrip<T>(call: () => Promise<T>): Promise<T> {
       const before = counter.calls();

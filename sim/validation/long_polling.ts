@@ -1,9 +1,8 @@
 /**
- * Validation tests of the `long_polling` category, short-poll variants: with nothing queued, a
- * short-polling provider ignores `pollTimeoutMs` and returns `null` at once, and no provider
- * blocks far past the poll timeout. (Duroxide's two long-poll variants,
- * `test_long_poll_waits_for_timeout` and `test_long_poll_work_item_waits_for_timeout`, apply only
- * to long-polling providers and are not part of this list.)
+ * Validation tests of the `long_polling` category. With nothing queued, a short-polling
+ * provider ignores `pollTimeoutMs` and returns `null` at once, a long-polling provider waits for
+ * the poll timeout, and no provider blocks far past it. Register the list that matches the
+ * provider: {@linkcode longPollingTests} or {@linkcode shortPollingTests}.
  *
  * @module
  */
@@ -75,21 +74,73 @@ async function testShortPollWorkItemReturnsImmediately(factory: ProviderFactory)
   );
 }
 
+/** An empty orchestration fetch of a long-polling provider waits for its 500 ms poll timeout. */
+async function testLongPollWaitsForTimeout(factory: ProviderFactory): Promise<void> {
+  const provider = await factory.createProvider();
+  const pollTimeout = 500;
+
+  const start = performance.now();
+  const result = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, pollTimeout, null);
+  const elapsed = performance.now() - start;
+
+  assert.equal(result, null, "Queue should be empty");
+  assert.ok(
+    elapsed >= pollTimeout,
+    `Long polling provider should wait for timeout (elapsed: ${elapsed} ms, expected: ${pollTimeout} ms)`,
+  );
+}
+
+/** An empty worker fetch of a long-polling provider waits for its 500 ms poll timeout. */
+async function testLongPollWorkItemWaitsForTimeout(factory: ProviderFactory): Promise<void> {
+  const provider = await factory.createProvider();
+  const pollTimeout = 500;
+
+  const start = performance.now();
+  const result = await provider.fetchWorkItem(THIRTY_SECONDS_MS, pollTimeout, null, defaultTags());
+  const elapsed = performance.now() - start;
+
+  assert.equal(result, null, "Worker queue should be empty");
+  assert.ok(
+    elapsed >= pollTimeout,
+    `Long polling provider should wait for timeout (elapsed: ${elapsed} ms, expected: ${pollTimeout} ms)`,
+  );
+}
+
+const upperBound: ValidationTest = {
+  category: "long_polling",
+  name: "test_fetch_respects_timeout_upper_bound",
+  run: testFetchRespectsTimeoutUpperBound,
+};
+
 /**
- * The `long_polling` category for short-polling providers (3 of Duroxide's 5 tests: the two
- * short-poll variants and the universal upper-bound test, as the SQLite wiring runs them).
+ * The `long_polling` category for long-polling providers: the two long-poll variants and the
+ * universal upper-bound test.
  */
 export const longPollingTests: ValidationTest[] = [
+  {
+    category: "long_polling",
+    name: "test_long_poll_waits_for_timeout",
+    run: testLongPollWaitsForTimeout,
+  },
+  upperBound,
+  {
+    category: "long_polling",
+    name: "test_long_poll_work_item_waits_for_timeout",
+    run: testLongPollWorkItemWaitsForTimeout,
+  },
+];
+
+/**
+ * The `long_polling` category for short-polling providers (as the SQLite wiring runs it): the
+ * two short-poll variants and the universal upper-bound test.
+ */
+export const shortPollingTests: ValidationTest[] = [
   {
     category: "long_polling",
     name: "test_short_poll_returns_immediately",
     run: testShortPollReturnsImmediately,
   },
-  {
-    category: "long_polling",
-    name: "test_fetch_respects_timeout_upper_bound",
-    run: testFetchRespectsTimeoutUpperBound,
-  },
+  upperBound,
   {
     category: "long_polling",
     name: "test_short_poll_work_item_returns_immediately",

@@ -24,7 +24,7 @@ import { instanceLockingTests } from "./instance_locking.ts";
 import { instanceStatsTests } from "./instance_stats.ts";
 import { kvStoreTests } from "./kv_store.ts";
 import { lockExpirationTests } from "./lock_expiration.ts";
-import { longPollingTests } from "./long_polling.ts";
+import { longPollingTests, shortPollingTests } from "./long_polling.ts";
 import { managementTests } from "./management.ts";
 import { multiExecutionTests } from "./multi_execution.ts";
 import { poisonMessageTests } from "./poison_message.ts";
@@ -61,10 +61,14 @@ export {
   pruneTests,
   queueSemanticsTests,
   sessionsTests,
+  shortPollingTests,
   tagFilteringTests,
 };
 
-/** Every ported validation test, category by category. */
+/**
+ * Every ported validation test, category by category, for a long-polling provider (swap
+ * `longPollingTests` for `shortPollingTests` for a short-polling one).
+ */
 export const allValidationTests: readonly ValidationTest[] = [
   ...atomicityTests,
   ...errorHandlingTests,

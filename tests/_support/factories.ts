@@ -8,8 +8,8 @@
 import postgres from "postgres";
 import type { Sql } from "postgres";
 import { PGlite } from "@electric-sql/pglite";
-import { PostgresProvider } from "../../src/postgres_provider.ts";
-import type { ProviderFactoryLease } from "../../sim/validation/harness.ts";
+import { PostgresProvider, type PostgresProviderOptions } from "../../src/postgres_provider.ts";
+import type { OpenProviderFactory, ProviderFactoryLease } from "../../sim/validation/harness.ts";
 
 /** Lock timeout used by the suite on these backends. */
 export const TEST_LOCK_TIMEOUT_MS = 1000;
@@ -100,26 +100,36 @@ function makeLease(
   };
 }
 
-/** Opens a factory whose stores are schemas on the shared PGlite. */
-export async function openPgliteFactory(): Promise<ProviderFactoryLease> {
-  const db = await sharedPgliteDb();
-  return makeLease(
-    "pgl",
-    (schema) => PostgresProvider.fromPGlite(db, { schema }),
-    async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows,
-  );
+/** A factory whose stores are schemas on the shared PGlite, with these provider options. */
+export function pgliteFactoryWith(options: PostgresProviderOptions = {}): OpenProviderFactory {
+  return async () => {
+    const db = await sharedPgliteDb();
+    return makeLease(
+      "pgl",
+      (schema) => PostgresProvider.fromPGlite(db, { ...options, schema }),
+      async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows,
+    );
+  };
 }
 
-/** Opens a factory whose stores are schemas on the server at DATABASE_URL. */
-export function openServerFactory(): Promise<ProviderFactoryLease> {
-  const sql = sharedServerSql();
-  return Promise.resolve(makeLease(
-    "srv",
-    (schema) => PostgresProvider.fromPostgresJs(sql, { schema }),
-    async (text, params) =>
-      await sql.unsafe(text, params as Parameters<Sql["unsafe"]>[1]) as unknown as Record<
-        string,
-        unknown
-      >[],
-  ));
+/** A factory whose stores are schemas on the server at DATABASE_URL, with these options. */
+export function serverFactoryWith(options: PostgresProviderOptions = {}): OpenProviderFactory {
+  return () => {
+    const sql = sharedServerSql();
+    return Promise.resolve(makeLease(
+      "srv",
+      (schema) => PostgresProvider.fromPostgresJs(sql, { ...options, schema }),
+      async (text, params) =>
+        await sql.unsafe(text, params as Parameters<Sql["unsafe"]>[1]) as unknown as Record<
+          string,
+          unknown
+        >[],
+    ));
+  };
 }
+
+/** Stores on the shared PGlite, default provider options. */
+export const openPgliteFactory: OpenProviderFactory = pgliteFactoryWith();
+
+/** Stores on the server at DATABASE_URL, default provider options. */
+export const openServerFactory: OpenProviderFactory = serverFactoryWith();
