@@ -60,6 +60,9 @@ export function resolveLongPollOptions(options: LongPollOptions = {}): ResolvedL
   return resolved;
 }
 
+/** How long start-up waits for its first ping to come back before starting unhealthy. */
+const STARTUP_PING_WAIT_MS = 2_000;
+
 interface RefreshResult {
   orch_due: boolean;
   orch_times: number[];
@@ -93,6 +96,7 @@ export class Notifier {
   #healthy = false;
   #pendingPing: string | undefined;
   #pingCounter = 0;
+  #pongWaiters: (() => void)[] = [];
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshing: Promise<void> | undefined;
 
@@ -126,7 +130,10 @@ export class Notifier {
   ): Promise<Notifier> {
     const notifier = new Notifier(driver, quotedSchema, clock, options);
     await notifier.#subscribe();
-    notifier.#scheduleRefresh(0);
+    // The first refresh pings the subscription; it is healthy once the ping comes back.
+    await notifier.#refresh();
+    await notifier.#pong(STARTUP_PING_WAIT_MS);
+    notifier.#scheduleRefresh(options.refreshIntervalMs);
     return notifier;
   }
 
@@ -197,8 +204,8 @@ export class Notifier {
       }
       const { orch, work, status } = this.#channels;
       const onReconnect = () => {
-        // Notifications sent while disconnected are lost: everyone re-queries.
-        this.#healthy = true;
+        // Subscribed again, but notifications sent while disconnected are lost: everyone
+        // re-queries, and the refresh pings the new subscription.
         this.resync();
       };
       this.#unlisten = [
@@ -206,7 +213,6 @@ export class Notifier {
         await this.#driver.listen(work, (p) => this.#onQueue(p, "work"), onReconnect),
         await this.#driver.listen(status, (p) => this.#onStatus(p), onReconnect),
       ];
-      this.#healthy = true;
     } catch {
       this.#healthy = false;
       await Promise.allSettled(this.#unlisten.map((unlisten) => unlisten()));
@@ -215,9 +221,12 @@ export class Notifier {
   }
 
   #onQueue(payload: string, queue: "orch" | "work"): void {
-    this.#healthy = true;
+    this.#healthy = true; // a notification arrived, so the subscription works
     if (payload.startsWith("ping:")) {
       if (payload === this.#pendingPing) this.#pendingPing = undefined;
+      const waiters = this.#pongWaiters;
+      this.#pongWaiters = [];
+      for (const wake of waiters) wake();
       return;
     }
     const visibleAt = Number(payload);
@@ -235,6 +244,19 @@ export class Notifier {
     for (const wake of this.#statusWaiters.get(instance) ?? []) wake();
   }
 
+  /** Resolves when the pending ping has come back, or after `timeoutMs`. */
+  #pong(timeoutMs: number): Promise<void> {
+    if (this.#pendingPing === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#pongWaiters.push(done);
+    });
+  }
+
   #scheduleRefresh(delayMs: number): void {
     if (this.#closed.signal.aborted) return;
     clearTimeout(this.#refreshTimer);
@@ -249,7 +271,7 @@ export class Notifier {
   async #refresh(): Promise<void> {
     if (this.#pendingPing !== undefined) {
       // The last refresh's ping never came back: the subscription is dead, so fall back to
-      // querying on every fetch and subscribe again.
+      // querying on every fetch and subscribe again (healthy again once a ping arrives).
       this.#healthy = false;
       this.orchestrations.wakeAll();
       this.work.wakeAll();
@@ -258,7 +280,7 @@ export class Notifier {
     }
     if (this.#unlisten.length === 0) await this.#subscribe();
     const ping = `ping:${++this.#pingCounter}`;
-    this.#pendingPing = this.#healthy ? ping : undefined;
+    this.#pendingPing = this.#unlisten.length > 0 ? ping : undefined;
     let result: RefreshResult;
     try {
       const rows = await this.#driver.query<{ r: RefreshResult }>(
