@@ -464,20 +464,21 @@ $$;
 
 -- Releases an instance lock. The batch keeps its messages; with p_ignore_attempt their fetch
 -- count is given back; with a delay, the instance's visible messages become visible later.
+-- A lease that ran out but was not taken over may still be released (as in Duroxide): the
+-- holder gives the messages back either way. A token that was taken over is DX001.
 create function @SCHEMA@.abandon_orchestration_item(
   p_lock_token text, p_now_ms bigint, p_delay_ms bigint, p_ignore_attempt boolean
 ) returns jsonb
 language plpgsql as $$
 declare
   v_instance text;
-  v_until bigint;
 begin
-  select l.instance_id, l.locked_until into v_instance, v_until
+  select l.instance_id into v_instance
     from @SCHEMA@.instance_locks l
    where l.lock_token = p_lock_token
      for update;
-  if not found or v_until <= p_now_ms then
-    perform @SCHEMA@.raise_lock_error(found, 'Instance');
+  if not found then
+    perform @SCHEMA@.raise_lock_error(false, 'Instance');
   end if;
 
   if p_ignore_attempt then
@@ -691,6 +692,7 @@ end
 $$;
 
 -- Releases an activity lock. Without a delay the item regains its original queue position.
+-- As with orchestrations, a lapsed lease that nobody took over may still be released.
 create function @SCHEMA@.abandon_work_item(
   p_lock_token text, p_now_ms bigint, p_delay_ms bigint, p_ignore_attempt boolean
 ) returns jsonb
@@ -703,10 +705,9 @@ begin
                            else least(created_at_ms, p_now_ms) end,
          attempt_count = case when p_ignore_attempt then greatest(0, attempt_count - 1)
                               else attempt_count end
-   where lock_token = p_lock_token and locked_until > p_now_ms;
+   where lock_token = p_lock_token;
   if not found then
-    perform @SCHEMA@.raise_lock_error(
-      exists (select 1 from @SCHEMA@.worker_queue where lock_token = p_lock_token), 'Work item');
+    perform @SCHEMA@.raise_lock_error(false, 'Work item');
   end if;
   return null;
 end

@@ -75,7 +75,7 @@ backendTest(
   },
 );
 
-backendTest("an expired lease is LOCK_EXPIRED for every holder operation", async (t) => {
+backendTest("an expired lease is LOCK_EXPIRED for renew and ack", async (t) => {
   let now = 1_800_000_000_000;
   const provider = await t.createProvider({ clock: () => now });
   await provider.enqueueForOrchestrator(startItem("i"), null);
@@ -97,16 +97,35 @@ backendTest("an expired lease is LOCK_EXPIRED for every holder operation", async
     ),
     "LOCK_EXPIRED",
   );
-  await rejectsWith(provider.abandonOrchestrationItem(turn.lockToken, null, false), "LOCK_EXPIRED");
   await rejectsWith(provider.renewWorkItemLock(work.lockToken, 1000), "LOCK_EXPIRED");
   await rejectsWith(provider.ackWorkItem(work.lockToken, null), "LOCK_EXPIRED");
-  await rejectsWith(provider.abandonWorkItem(work.lockToken, null, false), "LOCK_EXPIRED");
   assert.deepEqual(await provider.read("i"), []);
   // Both messages are still there and can be fetched again, one attempt later.
   const again = await provider.fetchOrchestrationItem(1000, 0);
   assert.equal(again?.attemptCount, 2);
   const workAgain = await provider.fetchWorkItem(1000, 0, null, { type: "DefaultOnly" });
   assert.equal(workAgain?.attemptCount, 2);
+  // The old holders' tokens were taken over: abandoning with them is refused.
+  await rejectsWith(
+    provider.abandonOrchestrationItem(turn.lockToken, null, false),
+    "INVALID_LOCK_TOKEN",
+  );
+  await rejectsWith(provider.abandonWorkItem(work.lockToken, null, false), "INVALID_LOCK_TOKEN");
+});
+
+backendTest("a lapsed lease that nobody took over can still be abandoned", async (t) => {
+  let now = 1_800_000_000_000;
+  const provider = await t.createProvider({ clock: () => now });
+  await provider.enqueueForOrchestrator(startItem("i"), null);
+  await provider.enqueueForWorker(activityItem("i", 1, 2));
+  const turn = await provider.fetchOrchestrationItem(1000, 0);
+  const work = await provider.fetchWorkItem(1000, 0, null, { type: "DefaultOnly" });
+  assert.ok(turn && work);
+  now += 5000;
+  await provider.abandonOrchestrationItem(turn.lockToken, null, true);
+  await provider.abandonWorkItem(work.lockToken, null, true);
+  assert.equal((await provider.fetchOrchestrationItem(1000, 0))?.attemptCount, 1);
+  assert.equal((await provider.fetchWorkItem(1000, 0, null, { type: "Any" }))?.attemptCount, 1);
 });
 
 backendTest(
