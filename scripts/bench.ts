@@ -8,12 +8,13 @@
  *    runtime's 100 ms idle poll);
  * 2. idle load: 4 orchestration and 8 worker fetch loops, as the runtime runs them (30 s poll
  *    timeout, 100 ms minimum poll interval), wait with no work for BENCH_IDLE_SECONDS (60);
- *    transactions counted by the client and by `pg_stat_database`, with long polling on and off.
+ *    transactions counted by the client and by `pg_stat_database`, with long polling on and off,
+ *    next to a window with no provider at all (the database's own background activity).
  *
  * It works in its own database, `duroxide_bench` on the same server (created if missing), so
  * that the server's transaction count sees nothing else.
  *
- * Run: `deno task bench` (about four minutes; BENCH_IDLE_SECONDS=10 for a quick look).
+ * Run: `deno task bench` (about five minutes; BENCH_IDLE_SECONDS=10 for a quick look).
  *
  * @module
  */
@@ -233,6 +234,16 @@ try {
   }
 
   console.log(`\nIdle load, 4 orchestration + 8 worker loops, ${idleSeconds} s, no work:`);
+  // What the database does on its own (autovacuum visits, statistics) in the same window.
+  await new Promise((r) => setTimeout(r, 11_000));
+  const baselineBefore = await databaseTransactions(monitor);
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const baseline = (await databaseTransactions(monitor) - baselineBefore - 1) / idleSeconds;
+  console.log(
+    `  no provider (baseline): ${" ".repeat(27)}${
+      baseline.toFixed(3).padStart(8)
+    } tx/s in pg_stat_database`,
+  );
   for (const longPoll of [true, false]) {
     const { clientTx, serverTx, seconds } = await idleLoad(longPoll, idleSeconds, monitor);
     console.log(
