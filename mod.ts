@@ -44,6 +44,15 @@ export type {
 } from "./src/postgres_admin.ts";
 export { type ErrorCode, ProviderError, type ProviderErrorOptions } from "./src/errors.ts";
 export type { LongPollOptions } from "./src/long_poll/notifier.ts";
+export {
+  Client,
+  ClientError,
+  type ClientErrorCode,
+  type HistoryEventView,
+  type OrchestrationStatus,
+  type OrchestrationStatusName,
+} from "./src/client/client.ts";
+export { displayMessage } from "./src/error_details.ts";
 export type * from "./src/types.ts";
 export type * from "./src/provider_api.ts";
 export {

@@ -603,17 +603,29 @@ export class PostgresProvider implements Provider, AsyncDisposable {
   }
 
   /**
-   * Waits until `instance` changes status or custom status, or `timeoutMs` passes; resolves
-   * `true` on a change notification. Clients use it between reads instead of polling; it is a
-   * hint only (re-read after it resolves, whatever it says). Without long polling it simply
-   * waits out the timeout.
+   * Waits until `instance` changes status or custom status, `timeoutMs` passes or `abort`
+   * fires; resolves `true` on a change notification. The wait is registered by the call itself,
+   * so call it before reading the state it guards. Clients use it between reads instead of
+   * polling; it is a hint only (re-read after it resolves, whatever it says). Without long
+   * polling it simply waits out the timeout.
    */
-  async waitForInstanceChange(instance: string, timeoutMs: number): Promise<boolean> {
+  waitForInstanceChange(
+    instance: string,
+    timeoutMs: number,
+    abort?: AbortSignal,
+  ): Promise<boolean> {
     requireString("instance", instance);
     requireNonNegativeInt("timeoutMs", timeoutMs);
-    if (this.#notifier) return await this.#notifier.waitForInstanceChange(instance, timeoutMs);
-    await new Promise((resolve) => setTimeout(resolve, timeoutMs));
-    return false;
+    if (this.#notifier) return this.#notifier.waitForInstanceChange(instance, timeoutMs, abort);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        abort?.removeEventListener("abort", done);
+        resolve(false);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      abort?.addEventListener("abort", done);
+    });
   }
 
   /** Whether long polling is on and its listener currently receives notifications. */

@@ -149,24 +149,31 @@ export class Notifier {
 
   /**
    * Resolves `true` when `instance` changes status or custom status, `false` after
-   * `timeoutMs` (or when the notifier closes).
+   * `timeoutMs`, when `abort` fires or when the notifier closes. The wait is registered
+   * when this is called, so a change right after the call is not missed.
    */
-  waitForInstanceChange(instance: string, timeoutMs: number): Promise<boolean> {
-    if (this.#closed.signal.aborted) return Promise.resolve(false);
+  waitForInstanceChange(
+    instance: string,
+    timeoutMs: number,
+    abort?: AbortSignal,
+  ): Promise<boolean> {
+    if (this.#closed.signal.aborted || abort?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiters = this.#statusWaiters.get(instance) ?? new Set();
       this.#statusWaiters.set(instance, waiters);
       const finish = (changed: boolean) => {
         clearTimeout(timer);
-        this.#closed.signal.removeEventListener("abort", onClose);
+        this.#closed.signal.removeEventListener("abort", onStop);
+        abort?.removeEventListener("abort", onStop);
         waiters.delete(onChange);
         if (waiters.size === 0) this.#statusWaiters.delete(instance);
         resolve(changed);
       };
       const onChange = () => finish(true);
-      const onClose = () => finish(false);
+      const onStop = () => finish(false);
       const timer = setTimeout(() => finish(false), timeoutMs);
-      this.#closed.signal.addEventListener("abort", onClose);
+      this.#closed.signal.addEventListener("abort", onStop);
+      abort?.addEventListener("abort", onStop);
       waiters.add(onChange);
     });
   }
