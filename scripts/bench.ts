@@ -11,6 +11,9 @@
  *    transactions counted by the client and by `pg_stat_database`, with long polling on and off,
  *    next to a window with no provider at all (the database's own background activity).
  *
+ * 3. dequeue with a backlog: fetch (worker + orchestration) and ack, with empty queues and with
+ *    100,000 future-dated rows in each queue (the generic-plan trap of the Rust providers).
+ *
  * It works in its own database, `duroxide_bench` on the same server (created if missing), so
  * that the server's transaction count sees nothing else.
  *
@@ -200,6 +203,51 @@ async function idleLoad(longPoll: boolean, seconds: number, monitor: postgres.Sq
   return { clientTx, serverTx, seconds };
 }
 
+/** p50/p99 of a worker fetch + orchestration fetch pair, then 100k future rows, again. */
+async function backlogDequeue(monitor: postgres.Sql): Promise<void> {
+  const { provider } = await countedProvider({ longPoll: { enabled: false } });
+  const round = async (label: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      await provider.enqueueForWorker({
+        type: "ActivityExecute",
+        instance: "backlog",
+        executionId: 1,
+        id: i,
+        name: "Noop",
+        input: "",
+      });
+      await provider.enqueueForOrchestrator(start(`backlog-${label}-${i}`), null);
+      const t0 = performance.now();
+      const work = await provider.fetchWorkItem(LOCK_MS, 0, null, { type: "Any" });
+      const turn = await provider.fetchOrchestrationItem(LOCK_MS, 0);
+      times.push(performance.now() - t0);
+      await provider.ackWorkItem(work!.lockToken, null);
+      await provider.ackOrchestrationItem(turn!.lockToken, 1, [], [], [], {}, []);
+    }
+    console.log(`  ${label.padEnd(28)} ${summary(times)}`);
+  };
+  console.log("\nDequeue (worker fetch + orchestration fetch), with and without a backlog:");
+  await round("empty queues");
+  const future = Date.now() + 86_400_000;
+  await monitor.unsafe(
+    `insert into "${schema}".worker_queue (work_item, visible_at, instance_id, execution_id,
+       activity_id, created_at_ms)
+     select '{}', ${future} + n, 'future', 1, n, 0 from generate_series(1, 100000) n`,
+  );
+  await monitor.unsafe(
+    `insert into "${schema}".orchestrator_queue (instance_id, kind, work_item, visible_at,
+       created_at_ms)
+     select 'future-' || n, 'TimerFired', '{}', ${future} + n, 0 from generate_series(1, 100000) n`,
+  );
+  await monitor.unsafe(`analyze "${schema}".worker_queue; analyze "${schema}".orchestrator_queue`);
+  await round("100,000 future rows per queue");
+  await monitor.unsafe(
+    `delete from "${schema}".worker_queue; delete from "${schema}".orchestrator_queue`,
+  );
+  await provider.close();
+}
+
 const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
 const [exists] = await admin`select 1 as found from pg_database where datname = ${BENCH_DATABASE}`;
 if (!exists) await admin.unsafe(`create database ${BENCH_DATABASE}`);
@@ -232,6 +280,8 @@ try {
     console.log(`  ${label} from enqueue call:   ${summary(samples.fromCall)}`);
     console.log(`  ${label} from enqueue commit: ${summary(samples.fromCommit)}`);
   }
+
+  await backlogDequeue(monitor);
 
   console.log(`\nIdle load, 4 orchestration + 8 worker loops, ${idleSeconds} s, no work:`);
   // What the database does on its own (autovacuum visits, statistics) in the same window.

@@ -185,29 +185,18 @@ export async function migrate(
   }
 }
 
-/** Names of the functions the shipped migrations create. */
-function shippedFunctionNames(migrations: readonly EmbeddedMigration[]): string[] {
+/** Names of the objects of one kind (`table`, `function`) the shipped migrations create. */
+function shippedObjectNames(
+  kind: "table" | "function",
+  migrations: readonly EmbeddedMigration[],
+): string[] {
+  const pattern = new RegExp(`create (?:or replace )?${kind} @SCHEMA@\\.(\\w+)`, "gi");
   const names = new Set<string>();
   for (const m of migrations) {
-    for (const match of m.sql.matchAll(/create (?:or replace )?function @SCHEMA@\.(\w+)/gi)) {
-      names.add(match[1]);
-    }
+    for (const match of m.sql.matchAll(pattern)) names.add(match[1]);
   }
   return [...names];
 }
-
-const SHIPPED_TABLES = [
-  "instances",
-  "executions",
-  "history",
-  "orchestrator_queue",
-  "worker_queue",
-  "instance_locks",
-  "sessions",
-  "kv_store",
-  "kv_delta",
-  TRACKING_TABLE,
-];
 
 /**
  * Drops the provider's objects from `schema`: the whole schema, or, for `public`, only the
@@ -226,9 +215,10 @@ export async function dropSchemaObjects(driver: SqlDriver, schema: string): Prom
            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
           where n.nspname = $1
             and p.proname in (select jsonb_array_elements_text($2::text::jsonb))`,
-        [schema, JSON.stringify(shippedFunctionNames(EMBEDDED_MIGRATIONS))],
+        [schema, JSON.stringify(shippedObjectNames("function", EMBEDDED_MIGRATIONS))],
       );
-      const statements = SHIPPED_TABLES.map((t) => `drop table if exists ${quoted}.${t};`);
+      const tables = [...shippedObjectNames("table", EMBEDDED_MIGRATIONS), TRACKING_TABLE];
+      const statements = tables.map((t) => `drop table if exists ${quoted}.${t};`);
       for (const f of functions) statements.push(`drop function if exists ${f.signature};`);
       await tx.exec(statements.join("\n"));
     });
