@@ -45,6 +45,14 @@ export type {
 export { type ErrorCode, ProviderError, type ProviderErrorOptions } from "./src/errors.ts";
 export type { LongPollOptions } from "./src/long_poll/notifier.ts";
 export {
+  DbMetrics,
+  type DbMetricsSnapshot,
+  DURATION_BUCKETS_MS,
+  type FetchMetrics,
+  type ProcedureMetrics,
+  withDbMetrics,
+} from "./src/metrics/db_metrics.ts";
+export {
   Client,
   ClientError,
   type ClientErrorCode,

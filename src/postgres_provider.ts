@@ -14,6 +14,7 @@ import type { SqlDriver } from "./driver/driver.ts";
 import { pgliteDriver, type PGliteLike } from "./driver/pglite.ts";
 import { postgresJsDriver } from "./driver/postgres_js.ts";
 import { ProviderError } from "./errors.ts";
+import { type DbMetrics, withDbMetrics } from "./metrics/db_metrics.ts";
 import { type LongPollOptions, Notifier, resolveLongPollOptions } from "./long_poll/notifier.ts";
 import type { WakeSignal } from "./long_poll/wake_signal.ts";
 import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/runner.ts";
@@ -71,6 +72,11 @@ export interface PostgresProviderOptions {
    * instead of returning empty at once. See {@linkcode LongPollOptions} for the defaults.
    */
   longPoll?: LongPollOptions;
+  /**
+   * Collects per-procedure call counts and durations, fetch effectiveness and round trips per
+   * turn. Without it, nothing is measured and nothing is wrapped.
+   */
+  metrics?: DbMetrics;
 }
 
 /** Options for {@linkcode PostgresProvider.connect}. */
@@ -161,8 +167,9 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     driver: SqlDriver,
     options: PostgresProviderOptions = {},
   ): Promise<PostgresProvider> {
-    const { schema = "public", migrations = "apply", clock = Date.now } = options;
+    const { schema = "public", migrations = "apply", clock = Date.now, metrics } = options;
     const quoted = quoteSchemaName(schema);
+    if (metrics) driver = withDbMetrics(driver, metrics);
     const longPoll = resolveLongPollOptions(options.longPoll);
     await migrate(driver, schema, { mode: migrations, clock });
     const notifier = longPoll.enabled
