@@ -61,6 +61,7 @@ export {
   type OrchestrationStatusName,
 } from "./src/client/client.ts";
 export { displayMessage } from "./src/error_details.ts";
+export * from "./src/runtime/mod.ts";
 export type * from "./src/types.ts";
 export type * from "./src/provider_api.ts";
 export {

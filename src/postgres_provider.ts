@@ -241,6 +241,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     lockTimeoutMs: number,
     pollTimeoutMs: number,
     filter: DispatcherCapabilityFilter | null = null,
+    signal?: AbortSignal,
   ): Promise<FetchedOrchestrationItem | null> {
     requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
     requireNonNegativeInt("pollTimeoutMs", pollTimeoutMs);
@@ -264,6 +265,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       `orch:${min}:${max}`,
       pollTimeoutMs,
       fetchOnce,
+      signal,
     );
   }
 
@@ -271,13 +273,15 @@ export class PostgresProvider implements Provider, AsyncDisposable {
    * The long-poll protocol of both fetches. Interest is registered (the wake generation is
    * read) before querying; a query that finds nothing is skipped next time while no wake has
    * happened since; otherwise it waits for a wake or `pollTimeoutMs`, then queries once more.
-   * A fetch that found work passes the wake on, since more may be waiting.
+   * A fetch that found work passes the wake on, since more may be waiting. `abort` (or the
+   * provider closing) ends the wait with `null`.
    */
   async #longPoll<T>(
     signal: WakeSignal | undefined,
     filterKey: string,
     pollTimeoutMs: number,
     fetchOnce: () => Promise<T | null>,
+    abort: AbortSignal | undefined,
   ): Promise<T | null> {
     const notifier = this.#notifier;
     if (!signal || !notifier?.healthy || pollTimeoutMs === 0) return await fetchOnce();
@@ -292,8 +296,9 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       const found = await query(since);
       if (found) return found;
     }
-    const woken = await signal.wait(since, pollTimeoutMs, notifier.closedSignal);
-    return woken && !notifier.closedSignal.aborted ? await query(signal.generation) : null;
+    const stop = abort ? AbortSignal.any([notifier.closedSignal, abort]) : notifier.closedSignal;
+    const woken = await signal.wait(since, pollTimeoutMs, stop);
+    return woken && !stop.aborted ? await query(signal.generation) : null;
   }
 
   /** Commits a turn atomically; fails (changing nothing) when the lock is invalid or expired. */
@@ -432,6 +437,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     pollTimeoutMs: number,
     session: SessionFetchConfig | null,
     tagFilter: TagFilter,
+    signal?: AbortSignal,
   ): Promise<FetchedWorkItem | null> {
     const op = "fetch_work_item";
     requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
@@ -466,6 +472,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       `work:${JSON.stringify(args)}`,
       pollTimeoutMs,
       fetchOnce,
+      signal,
     );
   }
 

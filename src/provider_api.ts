@@ -30,11 +30,16 @@ export interface Provider {
   /** The implementation's version. */
   version(): string;
 
-  /** Locks the instance with the oldest visible message and returns its whole turn. */
+  /**
+   * Locks the instance with the oldest visible message and returns its whole turn. A
+   * long-polling provider may wait up to `pollTimeoutMs`; `signal` ends such a wait early
+   * (with `null`), e.g. at shutdown.
+   */
   fetchOrchestrationItem(
     lockTimeoutMs: number,
     pollTimeoutMs: number,
     filter?: DispatcherCapabilityFilter | null,
+    signal?: AbortSignal,
   ): Promise<FetchedOrchestrationItem | null>;
   /** Commits a turn atomically: history, metadata, new messages, cancellations, lock release. */
   ackOrchestrationItem(
@@ -64,12 +69,13 @@ export interface Provider {
 
   /** Puts an `ActivityExecute` item on the worker queue. */
   enqueueForWorker(item: WorkItem): Promise<void>;
-  /** Locks the oldest eligible activity. */
+  /** Locks the oldest eligible activity; `signal` ends a long-poll wait early (with `null`). */
   fetchWorkItem(
     lockTimeoutMs: number,
     pollTimeoutMs: number,
     session: SessionFetchConfig | null,
     tagFilter: TagFilter,
+    signal?: AbortSignal,
   ): Promise<FetchedWorkItem | null>;
   /** Deletes a locked activity and enqueues its completion, atomically. */
   ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void>;

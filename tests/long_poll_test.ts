@@ -454,3 +454,22 @@ backendTest("acked turns release new work to waiting dispatchers", async (t) => 
   const fetched = await work;
   assert.ok(fetched?.item.type === "ActivityExecute" && fetched.item.instance === "flow");
 });
+
+backendTest("an aborted long-poll fetch ends its wait with null", async (t) => {
+  const waiting = await provider(t);
+  const abort = new AbortController();
+  const started = performance.now();
+  const orch = waiting.fetchOrchestrationItem(LOCK_MS, LONG_POLL_MS, null, abort.signal);
+  const work = waiting.fetchWorkItem(LOCK_MS, LONG_POLL_MS, null, { type: "Any" }, abort.signal);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  abort.abort();
+  assert.equal(await orch, null);
+  assert.equal(await work, null);
+  assert.ok(performance.now() - started < LONG_POLL_MS);
+  // Nothing is left waiting: a later enqueue goes to the next fetch.
+  const writer = await provider(t);
+  const next = waiting.fetchOrchestrationItem(LOCK_MS, LONG_POLL_MS);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await writer.enqueueForOrchestrator(startItem("after-abort"), null);
+  assert.equal((await next)?.item.instance, "after-abort");
+});
