@@ -1,7 +1,9 @@
 /**
- * A tour of the provider on embedded PGlite: an orchestration turn schedules two activities
- * and a durable timer, a worker runs the activities, and the completions drive the next turns,
- * exactly as a Duroxide runtime would drive them. With DATABASE_URL it uses that server.
+ * A durable order workflow on the embedded database: activities, a fan-out, a durable timer,
+ * an external event and a sub-orchestration. State lives in `.demo-data/` (PGlite on disk):
+ * stop the demo with Ctrl-C at any point and run it again, and the order resumes where it
+ * stopped instead of starting over. `--fresh` starts a new order; with DATABASE_URL set the
+ * demo runs on that PostgreSQL server instead.
  *
  * Run: `deno task demo`
  *
@@ -9,127 +11,117 @@
  */
 
 import { PGlite } from "@electric-sql/pglite";
-import { type Event, PostgresProvider, type WorkItem } from "../mod.ts";
+import { Client, type OrchestrationContext, PostgresProvider, Runtime } from "../mod.ts";
 
-const INSTANCE = `order-${Date.now()}`;
+const DATA_DIR = ".demo-data";
+const ORDER_ID = "order-1001";
 const url = Deno.env.get("DATABASE_URL");
-const db = url ? undefined : await PGlite.create();
-await using provider = db
+const fresh = Deno.args.includes("--fresh");
+
+if (fresh && !url) await Deno.remove(DATA_DIR, { recursive: true }).catch(() => {});
+const db = url ? undefined : await PGlite.create({ dataDir: DATA_DIR });
+const provider = db
   ? await PostgresProvider.fromPGlite(db, { schema: "demo" })
   : await PostgresProvider.connect(url!, { schema: "demo" });
-console.log(
-  `provider ${provider.name()} ${provider.version()} on ${url ? "PostgreSQL" : "PGlite"}`,
-);
+const client = new Client(provider);
+const runtime = new Runtime(provider, { logLevel: "warn" });
+const log = (message: string) => console.log(`  ${message}`);
 
-let eventId = 0;
-function event(kind: Record<string, unknown>, sourceEventId: number | null = null): Event {
-  return {
-    eventId: ++eventId,
-    sourceEventId,
-    instanceId: INSTANCE,
-    executionId: 1,
-    timestampMs: Date.now(),
-    duroxideVersion: "0.1.26",
-    ...kind,
-  } as Event;
-}
+// --- activities: plain async functions, run (at least once) by the worker dispatcher ---------
+runtime.registerActivity("ValidateOrder", (_ctx, order) => {
+  const { items } = order as { items: string[] };
+  log(`activity ValidateOrder: ${items.length} items`);
+  return items.length > 0;
+});
+runtime.registerActivity("ReserveItem", async (_ctx, item) => {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  log(`activity ReserveItem: ${item}`);
+  return `${item}:reserved`;
+});
+runtime.registerActivity("ChargeCard", (_ctx, amount) => {
+  log(`activity ChargeCard: ${amount}`);
+  return `receipt-${amount}`;
+});
+runtime.registerActivity("Ship", (_ctx, order) => {
+  log(`activity Ship: ${JSON.stringify(order)}`);
+  return "tracking-42";
+});
 
-// A client starts the orchestration.
-await provider.enqueueForOrchestrator({
-  type: "StartOrchestration",
-  instance: INSTANCE,
-  orchestration: "ProcessOrder",
-  input: JSON.stringify({ item: "book", qty: 2 }),
-  version: "1.0.0",
-  parentInstance: null,
-  parentId: null,
-  executionId: 1,
-}, null);
+// --- orchestrations: generator functions, replayed from history after any restart ------------
+runtime.registerOrchestration("ShipOrder", function* (ctx: OrchestrationContext, order) {
+  const tracking = yield ctx.scheduleActivity("Ship", order);
+  return { tracking };
+});
 
-// Turn 1: record the start, schedule two activities and a 200 ms durable timer.
-const turn1 = (await provider.fetchOrchestrationItem(30_000, 0))!;
-console.log(`turn 1: ${turn1.item.messages.map((m) => m.type).join(", ")}`);
-const fireAt = Date.now() + 200;
-const delta1 = [
-  event({
-    type: "OrchestrationStarted",
-    name: "ProcessOrder",
-    version: "1.0.0",
-    input: "{}",
-    parentInstance: null,
-    parentId: null,
-  }),
-  event({ type: "ActivityScheduled", name: "Reserve", input: "{}" }),
-  event({ type: "ActivityScheduled", name: "Charge", input: "{}" }),
-  event({ type: "TimerCreated", fireAtMs: fireAt }),
-  event({ type: "CustomStatusUpdated", status: "waiting for payment" }),
-];
-// Each activity is identified by the event id of its ActivityScheduled event.
-const activities: WorkItem[] = delta1.flatMap((e) =>
-  e.type === "ActivityScheduled"
-    ? [{
-      type: "ActivityExecute",
-      instance: INSTANCE,
-      executionId: 1,
-      id: e.eventId,
-      name: e.name,
-      input: e.input,
-    }]
-    : []
-);
-const timerId = delta1.find((e) => e.type === "TimerCreated")!.eventId;
-await provider.ackOrchestrationItem(
-  turn1.lockToken,
-  1,
-  delta1,
-  activities,
-  [{ type: "TimerFired", instance: INSTANCE, executionId: 1, id: timerId, fireAtMs: fireAt }],
-  { orchestrationName: "ProcessOrder", orchestrationVersion: "1.0.0" },
-  [],
-);
-console.log(`custom status: ${(await provider.getCustomStatus(INSTANCE, 0))?.status}`);
+runtime.registerOrchestration("ProcessOrder", function* (ctx: OrchestrationContext, input) {
+  const order = input as { id: string; items: string[]; amount: number };
+  if (!(yield ctx.scheduleActivity("ValidateOrder", order))) return { status: "rejected" };
 
-// A worker runs both activities; each ack enqueues the completion atomically.
-for (;;) {
-  const work = await provider.fetchWorkItem(30_000, 0, null, { type: "DefaultOnly" });
-  if (!work || work.item.type !== "ActivityExecute") break;
-  console.log(`worker: ran ${work.item.name} (attempt ${work.attemptCount})`);
-  await provider.ackWorkItem(work.lockToken, {
-    type: "ActivityCompleted",
-    instance: INSTANCE,
-    executionId: 1,
-    id: work.item.id,
-    result: JSON.stringify(`${work.item.name} ok`),
+  ctx.setCustomStatus("reserving items");
+  const reserved = yield ctx.all(
+    order.items.map((item) => ctx.scheduleActivity("ReserveItem", item)),
+  );
+
+  ctx.setCustomStatus("waiting 5 s for the warehouse (durable timer)");
+  yield ctx.scheduleTimer(5_000);
+
+  ctx.setCustomStatus("awaiting payment approval");
+  const approval = yield ctx.waitForEvent("PaymentApproved");
+  const receipt = yield ctx.scheduleActivity("ChargeCard", order.amount);
+
+  ctx.setCustomStatus("shipping");
+  const shipment = yield ctx.scheduleSubOrchestration("ShipOrder", order);
+  ctx.setCustomStatus("done");
+  return { reserved, approval, receipt, shipment };
+});
+
+// --- the client: start the order (once), approve payment when asked, wait for the result -----
+let stopping = false;
+Deno.addSignalListener("SIGINT", async () => {
+  if (stopping) Deno.exit(130);
+  stopping = true;
+  console.log("\ninterrupted: stopping; run `deno task demo` again to resume the order");
+  await runtime.shutdown(2_000);
+  await provider.close();
+  await db?.close();
+  Deno.exit(130);
+});
+
+console.log(`duroxide on ${url ? "PostgreSQL" : `embedded PGlite (${DATA_DIR}/)`}`);
+await runtime.start();
+
+const before = await client.getStatus(ORDER_ID);
+if (before.status === "NotFound") {
+  console.log(`starting ${ORDER_ID}`);
+  await client.startOrchestration(ORDER_ID, "ProcessOrder", {
+    id: ORDER_ID,
+    items: ["book", "lamp", "mug"],
+    amount: 42,
   });
+} else {
+  console.log(
+    `${ORDER_ID} is ${before.status}${
+      before.customStatus ? ` (${before.customStatus})` : ""
+    }: resuming from its history`,
+  );
 }
 
-// Later turns: consume completions, then the timer once it fires; then complete.
-let done = false;
-while (!done) {
-  const turn = await provider.fetchOrchestrationItem(30_000, 0);
-  if (!turn) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    continue;
+let seen = 0;
+for (;;) {
+  const status = await client.waitForStatusChange(ORDER_ID, seen, 2_000, 120_000);
+  seen = status.customStatusVersion;
+  if (status.status === "Completed" || status.status === "Failed") {
+    console.log(`${ORDER_ID} ${status.status}:`, status.output ?? status.error);
+    break;
   }
-  const delta: Event[] = [];
-  for (const message of turn.item.messages) {
-    if (message.type === "ActivityCompleted") {
-      delta.push(event({ type: "ActivityCompleted", result: message.result }, message.id));
-    } else if (message.type === "TimerFired") {
-      delta.push(event({ type: "TimerFired", fireAtMs: message.fireAtMs }, message.id));
-      done = true;
-    }
+  console.log(`status: ${status.customStatus}`);
+  if (status.customStatus === "awaiting payment approval") {
+    await client.raiseEvent(ORDER_ID, "PaymentApproved", { by: "demo", at: Date.now() });
   }
-  console.log(`turn: ${turn.item.messages.map((m) => m.type).join(", ")}`);
-  if (done) delta.push(event({ type: "OrchestrationCompleted", output: '"shipped"' }));
-  await provider.ackOrchestrationItem(turn.lockToken, 1, delta, [], [], {
-    status: done ? "Completed" : null,
-    output: done ? '"shipped"' : null,
-  }, []);
 }
+console.log(`history: ${(await provider.read(ORDER_ID)).map((e) => e.type).join(" → ")}`);
+console.log("run `deno task demo -- --fresh` to start over");
 
-const info = await provider.asManagementCapability().getInstanceInfo(INSTANCE);
-const history = await provider.read(INSTANCE);
-console.log(`${INSTANCE}: ${info.status} with output ${info.output}`);
-console.log(`history: ${history.map((e) => e.type).join(" → ")}`);
+await runtime.shutdown(2_000);
+await provider.close();
 await db?.close();
