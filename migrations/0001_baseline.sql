@@ -187,14 +187,30 @@ language sql stable as $$
                     and s.kind in ('StartOrchestration', 'ContinueAsNew'))
 $$;
 
+-- Whether a visible message may be fetched: its instance has started, or the message starts
+-- it, or it is a queue message of an instance whose visible messages are all queue messages
+-- (the fetch drops those, as Duroxide drops events of orchestrations that never started).
+-- Other messages of an instance that has not started wait for the start, and never block
+-- other instances.
+create function @SCHEMA@.message_fetchable(p_instance_id text, p_kind text, p_now_ms bigint)
+returns boolean
+language sql stable as $$
+  select p_kind in ('StartOrchestration', 'ContinueAsNew')
+      or @SCHEMA@.instance_started(p_instance_id, p_now_ms)
+      or (p_kind = 'QueueMessage'
+          and not exists (select 1 from @SCHEMA@.orchestrator_queue s
+                           where s.instance_id = p_instance_id and s.visible_at <= p_now_ms
+                             and s.kind <> 'QueueMessage'))
+$$;
+
 -- Locks the instance with the oldest visible message and returns its turn:
 -- {instance_id, lock_token, attempt_count, messages[text], history[text], kv, name, version,
 --  execution_id, has_instance}. NULL when there is no eligible instance.
 --
 -- Candidates are taken in (visible_at, id) order. A candidate held by a concurrent fetch is
--- skipped with a non-blocking advisory try-lock, so no fetch ever waits on another. Instances
--- that have not started (no instance row, history or visible start message) are skipped, and
--- their QueueMessages are dropped. p_min_version/p_max_version (packed major*1e6+minor*1e3+patch)
+-- skipped with a non-blocking advisory try-lock, so no fetch ever waits on another. Messages
+-- of instances that have not started wait (see message_fetchable); an instance with nothing
+-- but queue messages visible has them dropped. p_min_version/p_max_version (packed major*1e6+minor*1e3+patch)
 -- exclude executions pinned outside the range before anything is locked.
 create function @SCHEMA@.fetch_orchestration_item(
   p_now_ms bigint, p_lock_timeout_ms bigint, p_min_version bigint, p_max_version bigint
@@ -223,8 +239,7 @@ begin
        and q.instance_id <> all (v_skipped)
        and not exists (select 1 from @SCHEMA@.instance_locks l
                         where l.instance_id = q.instance_id and l.locked_until > p_now_ms)
-       and (q.kind in ('QueueMessage', 'StartOrchestration', 'ContinueAsNew')
-            or @SCHEMA@.instance_started(q.instance_id, p_now_ms))
+       and @SCHEMA@.message_fetchable(q.instance_id, q.kind, p_now_ms)
        and (p_min_version is null or coalesce(
              (select e.pinned_major::bigint * 1000000 + e.pinned_minor * 1000 + e.pinned_patch
                 from @SCHEMA@.executions e
@@ -243,7 +258,8 @@ begin
     end if;
 
     if v_kind = 'QueueMessage' and not @SCHEMA@.instance_started(v_instance, p_now_ms) then
-      -- Events for an orchestration that never started are dropped, as in Duroxide.
+      -- Queue messages of an orchestration that never started (and nothing else is visible
+      -- for it, or the message would not be a candidate) are dropped, as in Duroxide.
       delete from @SCHEMA@.orchestrator_queue
        where instance_id = v_instance and kind = 'QueueMessage' and visible_at <= p_now_ms;
       v_skipped := v_skipped || v_instance;

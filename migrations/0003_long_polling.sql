@@ -103,8 +103,7 @@ begin
        where q.visible_at <= p_now_ms
          and not exists (select 1 from @SCHEMA@.instance_locks l
                           where l.instance_id = q.instance_id and l.locked_until > p_now_ms)
-         and (q.kind in ('QueueMessage', 'StartOrchestration', 'ContinueAsNew')
-              or @SCHEMA@.instance_started(q.instance_id, p_now_ms))),
+         and @SCHEMA@.message_fetchable(q.instance_id, q.kind, p_now_ms)),
     'orch_times', coalesce((
       select jsonb_agg(t order by t) from (
         select distinct t from (

@@ -1,6 +1,10 @@
 /**
  * Testing tools for Duroxide providers: the provider validation suite, runnable against any
- * implementation of the provider contract, and its test builders.
+ * implementation of the provider contract, and its test builders; and the deterministic
+ * simulation kit: seeded, replayable, model-based property tests of the PostgreSQL provider on
+ * in-process PGlite (a simulated clock, logical workers interleaved call by call, injected
+ * faults, a reference model and invariants checked after every step, a liveness drain, and a
+ * determinism self-check). `deno task sim` runs it; see the README's "Deterministic simulation".
  *
  * @example Register the validation suite against the embedded PGlite backend
  * ```ts ignore
@@ -29,6 +33,17 @@
  * });
  * ```
  *
+ * @example Simulate: 20 seeded runs, each step checked against the model and the invariants
+ * ```ts ignore
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { formatSimulationReport, runSimulation } from "@duroxide/pg/sim";
+ *
+ * const db = await PGlite.create();
+ * const report = await runSimulation({ db, seed: 42, numRuns: 20 });
+ * console.log(formatSimulationReport(report)); // on failure: seed, replay paths, trace
+ * await db.close();
+ * ```
+ *
  * @module
  */
 
@@ -37,3 +52,4 @@ export type * from "../src/types.ts";
 export type * from "../src/provider_api.ts";
 export type { ErrorCode } from "../src/errors.ts";
 export * from "./validation/helpers.ts";
+export * from "./kit/mod.ts";
