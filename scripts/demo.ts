@@ -2,8 +2,8 @@
  * A durable order workflow on the embedded database: activities, a fan-out, a durable timer,
  * an external event and a sub-orchestration. State lives in `.demo-data/` (PGlite on disk):
  * stop the demo with Ctrl-C at any point and run it again, and the order resumes where it
- * stopped instead of starting over. `--fresh` starts a new order; with DATABASE_URL set the
- * demo runs on that PostgreSQL server instead.
+ * stopped instead of starting over. `--fresh` starts a new order (on a server it drops the
+ * `demo` schema first); with DATABASE_URL set the demo runs on that PostgreSQL server instead.
  *
  * Run: `deno task demo`
  *
@@ -11,18 +11,26 @@
  */
 
 import { PGlite } from "@electric-sql/pglite";
+import postgres from "postgres";
 import { Client, type OrchestrationContext, PostgresProvider, Runtime } from "../mod.ts";
 
 const DATA_DIR = ".demo-data";
+const DEMO_SCHEMA = "demo";
 const ORDER_ID = "order-1001";
 const url = Deno.env.get("DATABASE_URL");
 const fresh = Deno.args.includes("--fresh");
 
 if (fresh && !url) await Deno.remove(DATA_DIR, { recursive: true }).catch(() => {});
+if (fresh && url) {
+  // Start over on the server too: drop the demo's schema before the provider recreates it.
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`drop schema if exists ${DEMO_SCHEMA} cascade`);
+  await sql.end();
+}
 const db = url ? undefined : await PGlite.create({ dataDir: DATA_DIR });
 const provider = db
-  ? await PostgresProvider.fromPGlite(db, { schema: "demo" })
-  : await PostgresProvider.connect(url!, { schema: "demo" });
+  ? await PostgresProvider.fromPGlite(db, { schema: DEMO_SCHEMA })
+  : await PostgresProvider.connect(url!, { schema: DEMO_SCHEMA });
 const client = new Client(provider);
 const runtime = new Runtime(provider, { logLevel: "warn" });
 const log = (message: string) => console.log(`  ${message}`);
