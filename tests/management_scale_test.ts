@@ -4,11 +4,11 @@
  */
 
 import assert from "node:assert/strict";
-import type { SqlDriver } from "../src/driver/driver.ts";
 import { ProviderError } from "../src/errors.ts";
 import { PostgresProvider } from "../src/postgres_provider.ts";
 import type { Event, WorkItem } from "../src/types.ts";
 import { backendTest } from "./_support/backends.ts";
+import { countingDriver } from "./_support/counting_driver.ts";
 import { activityItem, makeEvent } from "../sim/validation/helpers.ts";
 
 const TABLES = [
@@ -21,24 +21,6 @@ const TABLES = [
   "kv_store",
   "kv_delta",
 ];
-
-function countingDriver(inner: SqlDriver): { driver: SqlDriver; calls: () => number } {
-  let calls = 0;
-  const count = <T>(result: T): T => {
-    calls++;
-    return result;
-  };
-  return {
-    calls: () => calls,
-    driver: {
-      query: (text, params) => count(inner.query(text, params)),
-      exec: (script) => count(inner.exec(script)),
-      transaction: (fn) => count(inner.transaction(fn)),
-      listen: (channel, onPayload, onReconnect) => inner.listen(channel, onPayload, onReconnect),
-      close: () => inner.close(),
-    },
-  };
-}
 
 /** Starts `instance` (as a child of `parent`) and acks its first turn with a KV write. */
 async function startInstance(
@@ -147,9 +129,9 @@ backendTest("deleteInstance() removes a 200-instance, 3-level tree in one call",
   );
   assert.deepEqual(await rowsOf(), before);
 
-  const callsBefore = counter.calls();
+  const callsBefore = counter.calls;
   const result = await admin.deleteInstance("root", true);
-  assert.equal(counter.calls() - callsBefore, 1);
+  assert.equal(counter.calls - callsBefore, 1);
   assert.equal(result.instancesDeleted, 200);
   assert.equal(result.executionsDeleted, before.executions);
   assert.equal(result.eventsDeleted, before.history);
@@ -202,9 +184,9 @@ backendTest(
     });
     const admin = provider.asManagementCapability();
     async function oneTrip<T>(call: () => Promise<T>): Promise<T> {
-      const before = counter.calls();
+      const before = counter.calls;
       const result = await call();
-      assert.equal(counter.calls() - before, 1, "expected exactly one round trip");
+      assert.equal(counter.calls - before, 1, "expected exactly one round trip");
       return result;
     }
 

@@ -4,38 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { SqlDriver } from "../src/driver/driver.ts";
 import { PostgresProvider } from "../src/postgres_provider.ts";
 import { backendTest } from "./_support/backends.ts";
+import { countingDriver } from "./_support/counting_driver.ts";
 import { activityItem, startedEvent, startItem, testMetadata } from "../sim/validation/helpers.ts";
-
-interface Counter {
-  driver: SqlDriver;
-  calls: number;
-}
-
-function countingDriver(inner: SqlDriver): Counter {
-  const counter: Counter = {
-    calls: 0,
-    driver: {
-      query(text, params) {
-        counter.calls++;
-        return inner.query(text, params);
-      },
-      exec(script) {
-        counter.calls++;
-        return inner.exec(script);
-      },
-      transaction(fn) {
-        counter.calls++;
-        return inner.transaction(fn);
-      },
-      listen: (channel, onPayload, onReconnect) => inner.listen(channel, onPayload, onReconnect),
-      close: () => inner.close(),
-    },
-  };
-  return counter;
-}
 
 backendTest("every provider method makes exactly one round trip", async (t) => {
   const counter = countingDriver(t.driver);
@@ -53,7 +25,7 @@ backendTest("every provider method makes exactly one round trip", async (t) => {
     expected = 1,
     fails = false,
   ): Promise<T> {
-    counter.calls = 0;
+    const before = counter.calls;
     let result: T | undefined;
     let failure: unknown;
     try {
@@ -61,7 +33,8 @@ backendTest("every provider method makes exactly one round trip", async (t) => {
     } catch (err) {
       failure = err;
     }
-    assert.equal(counter.calls, expected, `${what} made ${counter.calls} round trips`);
+    const trips = counter.calls - before;
+    assert.equal(trips, expected, `${what} made ${trips} round trips`);
     if (fails) assert.ok(failure, `${what} was expected to fail`);
     else if (failure) throw failure;
     return result as T;
