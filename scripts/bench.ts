@@ -9,7 +9,8 @@
  * 2. idle load: 4 orchestration and 8 worker fetch loops, as the runtime runs them (30 s poll
  *    timeout, 100 ms minimum poll interval), wait with no work for BENCH_IDLE_SECONDS (60);
  *    transactions counted by the client and by `pg_stat_database`, with long polling on and off,
- *    next to a window with no provider at all (the database's own background activity).
+ *    next to a window with no provider at all (the database's own background activity), and
+ *    the same for a real `Runtime` with its default options (4 + 8 slots, long polling);
  *
  * 3. dequeue with a backlog: fetch (worker + orchestration) and ack, with empty queues and with
  *    100,000 future-dated rows in each queue (the generic-plan trap of the Rust providers).
@@ -26,6 +27,7 @@ import postgres from "postgres";
 import type { SqlDriver } from "../src/driver/driver.ts";
 import { postgresJsDriver } from "../src/driver/postgres_js.ts";
 import { PostgresProvider, type PostgresProviderOptions } from "../src/postgres_provider.ts";
+import { Runtime } from "../src/runtime/mod.ts";
 import type { WorkItem } from "../src/types.ts";
 
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -163,6 +165,23 @@ async function databaseTransactions(sql: postgres.Sql): Promise<number> {
   return row.n as number;
 }
 
+/** Idle load of a real `Runtime` with default options (4 + 8 dispatcher slots), no work. */
+async function idleRuntime(seconds: number, monitor: postgres.Sql) {
+  const { provider, counter } = await countedProvider();
+  const runtime = new Runtime(provider, { logLevel: "off" });
+  await runtime.start();
+  await new Promise((r) => setTimeout(r, 11_000));
+  const clientBefore = counter.queries;
+  const serverBefore = await databaseTransactions(monitor);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const clientTx = counter.queries - clientBefore;
+  await runtime.shutdown(1_000);
+  await provider.close();
+  await new Promise((r) => setTimeout(r, 1_000));
+  const serverTx = await databaseTransactions(monitor) - serverBefore - 1;
+  return { clientTx, serverTx, seconds };
+}
+
 async function idleLoad(longPoll: boolean, seconds: number, monitor: postgres.Sql) {
   const { provider, counter } = await countedProvider({ longPoll: { enabled: longPoll } });
   const stop = new AbortController();
@@ -294,6 +313,16 @@ try {
       baseline.toFixed(3).padStart(8)
     } tx/s in pg_stat_database`,
   );
+  {
+    const { clientTx, serverTx, seconds } = await idleRuntime(idleSeconds, monitor);
+    console.log(
+      `  Runtime (defaults):  ${
+        (clientTx / seconds).toFixed(3).padStart(8)
+      } tx/s by the provider (${clientTx} in ${seconds} s), ${
+        (serverTx / seconds).toFixed(3).padStart(8)
+      } tx/s in pg_stat_database`,
+    );
+  }
   for (const longPoll of [true, false]) {
     const { clientTx, serverTx, seconds } = await idleLoad(longPoll, idleSeconds, monitor);
     console.log(
