@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { SqlDriver } from "./driver/driver.ts";
 import type {
   DeleteInstanceResult,
   ExecutionInfo,
@@ -19,9 +18,12 @@ import type {
   QueueDepths,
   SystemMetrics,
 } from "./provider_api.ts";
-import { decodeEvent } from "./codec.ts";
-import { ProviderError } from "./errors.ts";
-import { bindCast, callWithRetry } from "./stored_procedures.ts";
+import {
+  decodeHistory,
+  type ProcedureArg,
+  type ProcedureCaller,
+  type ProcedureName,
+} from "./stored_procedures.ts";
 import type { Event } from "./types.ts";
 import { optionalNonNegativeInt, requirePositiveInt, requireString } from "./validate.ts";
 
@@ -66,46 +68,29 @@ export interface InstancePage {
 
 /** Implements {@linkcode ProviderAdmin} with the management stored procedures. */
 export class PostgresAdmin implements ProviderAdmin {
-  readonly #driver: SqlDriver;
-  readonly #schema: string;
+  readonly #sp: ProcedureCaller;
   readonly #clock: () => number;
 
-  /** Binds to a driver and an already-quoted schema name. */
-  constructor(driver: SqlDriver, quotedSchema: string, clock: () => number) {
-    this.#driver = driver;
-    this.#schema = quotedSchema;
+  /** Calls the management procedures through `sp` (the provider's procedure caller). */
+  constructor(sp: ProcedureCaller, clock: () => number) {
+    this.#sp = sp;
     this.#clock = clock;
   }
 
-  async #call<T>(operation: string, fn: string, casts: string[], args: unknown[]): Promise<T> {
-    const params = casts.map((cast, i) => `$${i + 1}::${bindCast(cast)}`).join(", ");
-    const text = `select ${this.#schema}.${fn}(${params}) as r`;
-    return await callWithRetry(operation, async () => {
-      const rows = await this.#driver.query<{ r: T }>(text, args);
-      return rows[0].r;
-    });
-  }
-
-  #history(operation: string, instance: string, rows: string[]): Event[] {
-    try {
-      return rows.map(decodeEvent);
-    } catch (err) {
-      throw new ProviderError(
-        `history of instance ${instance} could not be decoded: ${(err as Error).message}`,
-        { code: "CORRUPT_DATA", operation, retryable: false, cause: err },
-      );
-    }
+  /** Calls a management procedure; they all return a value (errors are raised). */
+  async #call<T>(operation: string, name: ProcedureName, args: ProcedureArg[]): Promise<T> {
+    return await this.#sp.call<T>(operation, name, args) as T;
   }
 
   /** All instance ids, newest first. */
   listInstances(): Promise<string[]> {
-    return this.#call("list_instances", "list_instances", ["text"], [null]);
+    return this.#call("list_instances", "list_instances", [null]);
   }
 
   /** Instance ids whose current execution has `status`. */
   listInstancesByStatus(status: string): Promise<string[]> {
     requireString("status", status);
-    return this.#call("list_instances_by_status", "list_instances", ["text"], [status]);
+    return this.#call("list_instances_by_status", "list_instances", [status]);
   }
 
   /**
@@ -130,7 +115,6 @@ export class PostgresAdmin implements ProviderAdmin {
     const r = await this.#call<{ instance_ids: string[]; next_cursor: string | null }>(
       "list_instances_page",
       "list_instances_page",
-      ["text", "text", "integer"],
       [status, cursor, limit],
     );
     return { instanceIds: r.instance_ids, nextCursor: r.next_cursor };
@@ -139,7 +123,7 @@ export class PostgresAdmin implements ProviderAdmin {
   /** Execution ids of an instance, ascending. */
   listExecutions(instance: string): Promise<number[]> {
     requireString("instance", instance);
-    return this.#call("list_executions", "list_executions", ["text"], [instance]);
+    return this.#call("list_executions", "list_executions", [instance]);
   }
 
   /** One execution's history. */
@@ -147,21 +131,21 @@ export class PostgresAdmin implements ProviderAdmin {
     requireString("instance", instance);
     requirePositiveInt("executionId", executionId);
     const op = "read_history_with_execution_id";
-    const rows = await this.#call<string[]>(op, "read_history", ["text", "bigint"], [
+    const rows = await this.#call<string[]>(op, "read_history", [
       instance,
       executionId,
     ]);
-    return this.#history(op, instance, rows);
+    return decodeHistory(op, instance, rows);
   }
 
   /** The latest execution's history. */
   async readHistory(instance: string): Promise<Event[]> {
     requireString("instance", instance);
-    const rows = await this.#call<string[]>("read_history", "read_history", ["text", "bigint"], [
+    const rows = await this.#call<string[]>("read_history", "read_history", [
       instance,
       null,
     ]);
-    return this.#history("read_history", instance, rows);
+    return decodeHistory("read_history", instance, rows);
   }
 
   /** The highest execution id, or 1 when the instance has none. */
@@ -173,7 +157,7 @@ export class PostgresAdmin implements ProviderAdmin {
   /** An instance and its current execution's status; `NOT_FOUND` for an unknown instance. */
   async getInstanceInfo(instance: string): Promise<InstanceInfo> {
     requireString("instance", instance);
-    const r = await this.#call<Row>("get_instance_info", "get_instance_info", ["text"], [instance]);
+    const r = await this.#call<Row>("get_instance_info", "get_instance_info", [instance]);
     return {
       instanceId: r.instance_id as string,
       orchestrationName: r.orchestration_name as string,
@@ -192,9 +176,9 @@ export class PostgresAdmin implements ProviderAdmin {
     requireString("instance", instance);
     requirePositiveInt("executionId", executionId);
     const r = await this.#call<Row>("get_execution_info", "get_execution_info", [
-      "text",
-      "bigint",
-    ], [instance, executionId]);
+      instance,
+      executionId,
+    ]);
     return {
       executionId: Number(r.execution_id),
       status: r.status as string,
@@ -207,7 +191,7 @@ export class PostgresAdmin implements ProviderAdmin {
 
   /** Totals over the store. */
   async getSystemMetrics(): Promise<SystemMetrics> {
-    const r = await this.#call<Row>("get_system_metrics", "get_system_metrics", [], []);
+    const r = await this.#call<Row>("get_system_metrics", "get_system_metrics", []);
     return {
       totalInstances: Number(r.total_instances),
       totalExecutions: Number(r.total_executions),
@@ -220,7 +204,7 @@ export class PostgresAdmin implements ProviderAdmin {
 
   /** Visible, unheld rows per queue. */
   async getQueueDepths(): Promise<QueueDepths> {
-    const r = await this.#call<Row>("get_queue_depths", "get_queue_depths", ["bigint"], [
+    const r = await this.#call<Row>("get_queue_depths", "get_queue_depths", [
       this.#clock(),
     ]);
     return {
@@ -233,20 +217,20 @@ export class PostgresAdmin implements ProviderAdmin {
   /** Direct children of an instance. */
   listChildren(instance: string): Promise<string[]> {
     requireString("instance", instance);
-    return this.#call("list_children", "list_children", ["text"], [instance]);
+    return this.#call("list_children", "list_children", [instance]);
   }
 
   /** The parent of an instance, `null` for a root; `NOT_FOUND` for an unknown instance. */
   async getParentId(instance: string): Promise<string | null> {
     requireString("instance", instance);
-    const r = await this.#call<Row>("get_parent_id", "get_parent_id", ["text"], [instance]);
+    const r = await this.#call<Row>("get_parent_id", "get_parent_id", [instance]);
     return (r.parent_instance_id ?? null) as string | null;
   }
 
   /** The instance and all its descendants. */
   async getInstanceTree(instance: string): Promise<InstanceTree> {
     requireString("instance", instance);
-    const r = await this.#call<Row>("get_instance_tree", "get_instance_tree", ["text"], [
+    const r = await this.#call<Row>("get_instance_tree", "get_instance_tree", [
       instance,
     ]);
     return { rootId: r.root_id as string, allIds: r.all_ids as string[] };
@@ -256,16 +240,16 @@ export class PostgresAdmin implements ProviderAdmin {
   async deleteInstancesAtomic(ids: string[], force: boolean): Promise<DeleteInstanceResult> {
     ids.forEach((id, i) => requireString(`ids[${i}]`, id));
     const r = await this.#call<Row>("delete_instances_atomic", "delete_instances_json", [
-      "jsonb",
-      "boolean",
-    ], [JSON.stringify(ids), Boolean(force)]);
+      JSON.stringify(ids),
+      Boolean(force),
+    ]);
     return deleteResult(r);
   }
 
   /** Deletes a root instance with its whole tree (`NOT_ROOT` for a sub-orchestration). */
   async deleteInstance(instance: string, force: boolean): Promise<DeleteInstanceResult> {
     requireString("instance", instance);
-    const r = await this.#call<Row>("delete_instance", "delete_instance", ["text", "boolean"], [
+    const r = await this.#call<Row>("delete_instance", "delete_instance", [
       instance,
       Boolean(force),
     ]);
@@ -275,10 +259,6 @@ export class PostgresAdmin implements ProviderAdmin {
   /** Deletes up to `limit` terminal root instances (with their trees) matching the filter. */
   async deleteInstanceBulk(filter: InstanceFilter): Promise<DeleteInstanceResult> {
     const r = await this.#call<Row>("delete_instance_bulk", "delete_instance_bulk", [
-      "jsonb",
-      "bigint",
-      "integer",
-    ], [
       filter.instanceIds ? JSON.stringify(filter.instanceIds) : null,
       optionalNonNegativeInt("completedBefore", filter.completedBefore),
       optionalNonNegativeInt("limit", filter.limit) ?? DEFAULT_BULK_LIMIT,
@@ -290,10 +270,6 @@ export class PostgresAdmin implements ProviderAdmin {
   async pruneExecutions(instance: string, options: PruneOptions): Promise<PruneResult> {
     requireString("instance", instance);
     const r = await this.#call<Row>("prune_executions", "prune_executions", [
-      "text",
-      "integer",
-      "bigint",
-    ], [
       instance,
       optionalNonNegativeInt("keepLast", options.keepLast),
       optionalNonNegativeInt("completedBefore", options.completedBefore),
@@ -304,12 +280,6 @@ export class PostgresAdmin implements ProviderAdmin {
   /** Prunes up to `limit` instances (running ones included) matching the filter. */
   async pruneExecutionsBulk(filter: InstanceFilter, options: PruneOptions): Promise<PruneResult> {
     const r = await this.#call<Row>("prune_executions_bulk", "prune_executions_bulk", [
-      "jsonb",
-      "bigint",
-      "integer",
-      "integer",
-      "bigint",
-    ], [
       filter.instanceIds ? JSON.stringify(filter.instanceIds) : null,
       optionalNonNegativeInt("completedBefore", filter.completedBefore),
       optionalNonNegativeInt("limit", filter.limit) ?? DEFAULT_BULK_LIMIT,

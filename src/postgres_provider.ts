@@ -9,7 +9,7 @@
 import postgres from "postgres";
 import type { Sql } from "postgres";
 import { buildAckPayload, historyRows, orchestratorInstanceOf, workerRow } from "./ack_payload.ts";
-import { decodeEvent, decodeWorkItem, encodeWorkItem } from "./codec.ts";
+import { decodeWorkItem, encodeWorkItem } from "./codec.ts";
 import type { SqlDriver } from "./driver/driver.ts";
 import { pgliteDriver, type PGliteLike } from "./driver/pglite.ts";
 import { postgresJsDriver } from "./driver/postgres_js.ts";
@@ -22,7 +22,7 @@ import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_ite
 import { PostgresAdmin } from "./postgres_admin.ts";
 import type { Provider } from "./provider_api.ts";
 import { quoteSchemaName } from "./schema_name.ts";
-import { ProcedureCaller } from "./stored_procedures.ts";
+import { decodeHistory, ProcedureCaller } from "./stored_procedures.ts";
 import type {
   CustomStatus,
   DispatcherCapabilityFilter,
@@ -100,18 +100,6 @@ function corrupt(operation: string, detail: string, cause: unknown): ProviderErr
   return new ProviderError(detail, { code: "CORRUPT_DATA", operation, retryable: false, cause });
 }
 
-function decodeHistory(operation: string, instance: string, rows: string[]): Event[] {
-  try {
-    return rows.map(decodeEvent);
-  } catch (err) {
-    throw corrupt(
-      operation,
-      `history of instance ${instance} could not be decoded: ${(err as Error).message}`,
-      err,
-    );
-  }
-}
-
 /**
  * A Duroxide provider on PostgreSQL.
  *
@@ -152,7 +140,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     this.#schema = schema;
     this.#clock = clock;
     this.#sp = new ProcedureCaller(driver, quoted);
-    this.#admin = new PostgresAdmin(driver, quoted, clock);
+    this.#admin = new PostgresAdmin(this.#sp, clock);
     this.#notifier = notifier;
   }
 

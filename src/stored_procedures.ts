@@ -1,12 +1,15 @@
 /**
  * The database API of the provider: every stored procedure with its parameter types. Each
- * provider operation is exactly one call of one of these, i.e. one round trip.
+ * provider and management operation is exactly one call of one of these, i.e. one round trip.
  *
  * @module
  */
 
+import { decodeEvent } from "./codec.ts";
 import type { SqlDriver } from "./driver/driver.ts";
+import { ProviderError } from "./errors.ts";
 import { toProviderError } from "./sqlstate.ts";
+import type { Event } from "./types.ts";
 
 /** Parameter types of every stored procedure, in order. Every procedure returns `jsonb`. */
 const PROCEDURES = {
@@ -39,6 +42,22 @@ const PROCEDURES = {
   get_kv_value: ["text", "text"],
   get_kv_all_values: ["text"],
   get_instance_stats: ["text"],
+  // management
+  list_instances: ["text"],
+  list_instances_page: ["text", "text", "integer"],
+  list_executions: ["text"],
+  get_instance_info: ["text"],
+  get_execution_info: ["text", "bigint"],
+  get_system_metrics: [],
+  get_queue_depths: ["bigint"],
+  list_children: ["text"],
+  get_parent_id: ["text"],
+  get_instance_tree: ["text"],
+  delete_instances_json: ["jsonb", "boolean"],
+  delete_instance: ["text", "boolean"],
+  delete_instance_bulk: ["jsonb", "bigint", "integer"],
+  prune_executions: ["text", "integer", "bigint"],
+  prune_executions_bulk: ["jsonb", "bigint", "integer", "integer", "bigint"],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -108,5 +127,21 @@ export async function callWithRetry<T>(operation: string, attempt: () => Promise
       if (!rolledBack || n >= MAX_ATTEMPTS) throw error;
       if (error.code === "CONFLICT") await new Promise((r) => setTimeout(r, 10 * n));
     }
+  }
+}
+
+/**
+ * Decodes the history rows a procedure returned.
+ *
+ * @throws {ProviderError} `CORRUPT_DATA` when a row is not a valid event (nothing is skipped).
+ */
+export function decodeHistory(operation: string, instance: string, rows: string[]): Event[] {
+  try {
+    return rows.map(decodeEvent);
+  } catch (err) {
+    throw new ProviderError(
+      `history of instance ${instance} could not be decoded: ${(err as Error).message}`,
+      { code: "CORRUPT_DATA", operation, retryable: false, cause: err },
+    );
   }
 }

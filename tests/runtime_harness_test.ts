@@ -9,18 +9,11 @@
  */
 
 import { Client } from "../src/client/client.ts";
-import { pgliteDriver } from "../src/driver/pglite.ts";
-import { postgresJsDriver } from "../src/driver/postgres_js.ts";
-import type { SqlDriver } from "../src/driver/driver.ts";
 import { PostgresProvider } from "../src/postgres_provider.ts";
 import { Runtime, type RuntimeOptions } from "../src/runtime/mod.ts";
 import type { Event } from "../src/types.ts";
-import {
-  serverTestsIgnored,
-  sharedPgliteDb,
-  sharedServerSql,
-  uniqueSchema,
-} from "./_support/factories.ts";
+import { driverFor } from "./_support/backends.ts";
+import { serverTestsIgnored, uniqueSchema } from "./_support/factories.ts";
 
 /** What a runtime test gets. */
 export interface RuntimeFixture {
@@ -46,12 +39,6 @@ export const TEST_RUNTIME_OPTIONS: RuntimeOptions = {
   workerConcurrency: 2,
   logLevel: "off",
 };
-
-async function driverFor(backend: string): Promise<SqlDriver> {
-  return backend === "pglite"
-    ? pgliteDriver(await sharedPgliteDb(), false)
-    : postgresJsDriver(sharedServerSql(), false);
-}
 
 /** Registers a runtime test on PGlite (and the server with `server: true`). */
 export function runtimeTest(

@@ -24,7 +24,7 @@ import type {
 } from "../provider_api.ts";
 import type { Event, SystemStats, WorkItem } from "../types.ts";
 import { requireNonNegativeInt, requireString } from "../validate.ts";
-import { decodePayload, encodePayload } from "./payload.ts";
+import { decodePayload, encodePayload } from "../runtime/replay/payload.ts";
 
 /** Where an orchestration stands. */
 export type OrchestrationStatusName = "Running" | "Completed" | "Failed" | "NotFound";

@@ -25,7 +25,8 @@ export interface BackendContext {
   sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
 }
 
-async function driverFor(backend: string): Promise<SqlDriver> {
+/** A driver over the shared database of a backend (`"pglite"` or `"server"`); close is a no-op. */
+export async function driverFor(backend: string): Promise<SqlDriver> {
   return backend === "pglite"
     ? pgliteDriver(await sharedPgliteDb(), false)
     : postgresJsDriver(sharedServerSql(), false);
