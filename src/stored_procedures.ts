@@ -64,7 +64,7 @@ const PROCEDURES = {
  * The cast applied to a bound parameter. JSON is bound as text and cast on the server, because
  * drivers disagree on how to serialise a string bound to a `jsonb` parameter.
  */
-export function bindCast(type: string): string {
+function bindCast(type: string): string {
   return type === "jsonb" ? "text::jsonb" : type;
 }
 

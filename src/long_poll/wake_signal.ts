@@ -7,7 +7,6 @@
  */
 
 interface Waiter {
-  readonly since: number;
   resolve(woken: boolean): void;
 }
 
@@ -54,7 +53,7 @@ export class WakeSignal {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         resolve(woken);
       };
-      const waiter: Waiter = { since, resolve: finish };
+      const waiter: Waiter = { resolve: finish };
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(false), timeoutMs);
       abort?.addEventListener("abort", onAbort);
