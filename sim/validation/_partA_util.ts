@@ -6,24 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { ProviderError } from "../../src/errors.ts";
 import type { Provider } from "../../src/provider_api.ts";
-import type {
-  Event,
-  FetchedOrchestrationItem,
-  FetchedWorkItem,
-  TagFilter,
-  WorkItem,
-} from "../../src/types.ts";
-import { expectError, makeEvent } from "./helpers.ts";
-
-/** Thirty seconds, the lock timeout most tests pass explicitly. */
-export const THIRTY_SECONDS_MS = 30_000;
-
-/** The default tag filter (`TagFilter::default()`): untagged activities only. */
-export function defaultTags(): TagFilter {
-  return { type: "DefaultOnly" };
-}
+import type { Event, FetchedWorkItem, WorkItem } from "../../src/types.ts";
+import { fetchWork, makeEvent } from "./helpers.ts";
 
 /** `provider.read(instance).unwrap_or_default()`: the latest history, or `[]` on error. */
 export async function readOrEmpty(provider: Provider, instance: string): Promise<Event[]> {
@@ -45,38 +30,6 @@ export async function readWithExecutionOrEmpty(
   } catch {
     return [];
   }
-}
-
-/** Asserts that `promise` rejects with a {@linkcode ProviderError}, and returns the error. */
-export async function expectProviderError(
-  promise: Promise<unknown>,
-  what: string,
-): Promise<ProviderError> {
-  const err = await expectError(promise, what);
-  assert.ok(
-    err instanceof ProviderError,
-    `${what}: expected a ProviderError, got ${String(err)}`,
-  );
-  return err;
-}
-
-/** Fetches an orchestration item (no poll wait, no filter) and fails when there is none. */
-export async function fetchOrchestrationOrFail(
-  provider: Provider,
-  lockTimeoutMs: number,
-  what = "fetch_orchestration_item",
-): Promise<FetchedOrchestrationItem> {
-  const fetched = await provider.fetchOrchestrationItem(lockTimeoutMs, 0, null);
-  assert.ok(fetched !== null, `${what}: expected an orchestration item, got none`);
-  return fetched;
-}
-
-/** Fetches a work item with the default tag filter and no session. */
-export function fetchWork(
-  provider: Provider,
-  lockTimeoutMs: number,
-): Promise<FetchedWorkItem | null> {
-  return provider.fetchWorkItem(lockTimeoutMs, 0, null, defaultTags());
 }
 
 /** Fetches a work item (default tags, no session) and fails when there is none. */

@@ -6,24 +6,23 @@
  */
 
 import assert from "node:assert/strict";
-import { ProviderError } from "../../src/errors.ts";
+import type { ProviderError } from "../../src/errors.ts";
 import type { Provider, ProviderAdmin } from "../../src/provider_api.ts";
 import type {
   DispatcherCapabilityFilter,
   Event,
-  FetchedOrchestrationItem,
   KvEntry,
   SemVer,
-  TagFilter,
   WorkItem,
 } from "../../src/types.ts";
-import { expectError, makeEvent, startItem } from "./helpers.ts";
-
-/** Lock timeout the cancellation, capability and KV tests pass to fetches (30 s). */
-export const LONG_LOCK_MS = 30_000;
-
-/** `TagFilter::default()`: untagged activities only. */
-export const DEFAULT_TAGS: TagFilter = { type: "DefaultOnly" };
+import {
+  expectProviderError,
+  fetchOrchestrationOrFail,
+  LONG_LOCK_MS,
+  makeEvent,
+  pokeItem,
+  startItem,
+} from "./helpers.ts";
 
 /** A semantic version. */
 export function ver(major: number, minor: number, patch: number): SemVer {
@@ -68,16 +67,6 @@ export function requireAdmin(provider: Provider, what: string): ProviderAdmin {
   const admin = provider.asManagementCapability();
   assert.ok(admin, what);
   return admin;
-}
-
-/** Asserts that `promise` rejects with a `ProviderError`, and returns the error. */
-export async function expectProviderError(
-  promise: Promise<unknown>,
-  what: string,
-): Promise<ProviderError> {
-  const err = await expectError(promise, what);
-  assert.ok(err instanceof ProviderError, `${what}: expected a ProviderError, got ${err}`);
-  return err;
 }
 
 /** Asserts that `promise` rejects with a permanent (non-retryable) `ProviderError`. */
@@ -155,11 +144,6 @@ export function deserializationPoisonMessage(
 // KV store
 // ---------------------------------------------------------------------------
 
-/** The `poke` message the KV tests use to trigger a turn. */
-export function pokeItem(instance: string): WorkItem {
-  return externalRaised(instance, "poke");
-}
-
 /** A `KeyValueSet` event. */
 export function kvSet(
   instance: string,
@@ -192,16 +176,6 @@ export function kvClearAll(instance: string, executionId: number, eventId: numbe
   return makeEvent(instance, executionId, eventId, { type: "KeyValuesCleared" });
 }
 
-/** Fetches the next orchestration item (30 s lock), failing the test when there is none. */
-export async function fetchOrFail(
-  provider: Provider,
-  what: string,
-): Promise<FetchedOrchestrationItem> {
-  const fetched = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
-  assert.ok(fetched, what);
-  return fetched;
-}
-
 /** Acks a turn with nothing in it, default metadata. */
 export async function ackEmpty(
   provider: Provider,
@@ -219,7 +193,11 @@ export async function ackWithDelta(
   delta: Event[],
 ): Promise<void> {
   await provider.enqueueForOrchestrator(pokeItem(instance), null);
-  const { lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   await provider.ackOrchestrationItem(lockToken, executionId, delta, [], [], {}, []);
 }
 
@@ -233,7 +211,11 @@ export async function continueAsNew(
   newExecutionId: number,
 ): Promise<void> {
   await provider.enqueueForOrchestrator(pokeItem(instance), null);
-  const marked = await fetchOrFail(provider, "expected orchestration item to mark ContinuedAsNew");
+  const marked = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item to mark ContinuedAsNew",
+  );
   await provider.ackOrchestrationItem(marked.lockToken, newExecutionId - 1, [], [], [], {
     status: "ContinuedAsNew",
     orchestrationName: "TestOrch",
@@ -248,7 +230,11 @@ export async function continueAsNew(
     version: "1.0.0",
     carryForwardEvents: [],
   }, null);
-  const next = await fetchOrFail(provider, "expected orchestration item for ContinueAsNew");
+  const next = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item for ContinueAsNew",
+  );
   await provider.ackOrchestrationItem(
     next.lockToken,
     newExecutionId,
@@ -267,7 +253,11 @@ export async function completeInstance(
   executionId: number,
 ): Promise<void> {
   await provider.enqueueForOrchestrator(pokeItem(instance), null);
-  const { lockToken } = await fetchOrFail(provider, "expected orchestration item for completion");
+  const { lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item for completion",
+  );
   await provider.ackOrchestrationItem(
     lockToken,
     executionId,

@@ -10,7 +10,6 @@ import type { Provider } from "../../src/provider_api.ts";
 import type {
   Event,
   ExecutionMetadata,
-  FetchedWorkItem,
   SessionFetchConfig,
   TagFilter,
   WorkItem,
@@ -19,9 +18,6 @@ import { activityItem } from "./helpers.ts";
 
 /** An `ActivityExecute` work item. */
 export type ActivityExecuteItem = Extract<WorkItem, { type: "ActivityExecute" }>;
-
-/** The default tag filter of a worker fetch: untagged items only. */
-export const DEFAULT_TAG_FILTER: TagFilter = { type: "DefaultOnly" };
 
 /** A session-bound `SessionActivity` item of execution 1. */
 export function sessionActivity(instance: string, id: number, sessionId: string): WorkItem {
@@ -77,11 +73,6 @@ export function expectSome<T>(value: T | null | undefined, message: string): T {
   return value;
 }
 
-/** An `ExternalRaised` message that makes the instance fetchable again. */
-export function pokeItem(instance: string, name = "poke"): WorkItem {
-  return { type: "ExternalRaised", instance, name, data: "{}" };
-}
-
 /**
  * Fetches the next orchestration turn (30 s lock) and acks it with `historyDelta` and
  * `metadata`, no new work items and no cancellations.
@@ -103,13 +94,4 @@ export async function fetchAndAck(
     metadata,
     [],
   );
-}
-
-/** A worker fetch with no poll wait and the default (untagged-only) tag filter. */
-export function fetchWork(
-  provider: Provider,
-  lockTimeoutMs: number,
-  session: SessionFetchConfig | null,
-): Promise<FetchedWorkItem | null> {
-  return provider.fetchWorkItem(lockTimeoutMs, 0, session, DEFAULT_TAG_FILTER);
 }

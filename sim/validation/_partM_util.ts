@@ -8,17 +8,14 @@
 
 import assert from "node:assert/strict";
 import type { Provider, ProviderAdmin } from "../../src/provider_api.ts";
-import type {
-  Event,
-  ExecutionMetadata,
-  FetchedOrchestrationItem,
-  WorkItem,
-} from "../../src/types.ts";
-import { makeEvent, startItem } from "./helpers.ts";
-import { expectProviderError } from "./_partB_util.ts";
-
-/** The 30 s lock the management tests pass to orchestration fetches. */
-export const MGMT_LOCK_MS = 30_000;
+import type { Event, ExecutionMetadata, WorkItem } from "../../src/types.ts";
+import {
+  expectProviderError,
+  fetchOrchestrationOrFail,
+  LONG_LOCK_MS,
+  makeEvent,
+  startItem,
+} from "./helpers.ts";
 
 /** Fields of an `OrchestrationStarted` event that the management tests vary. */
 export interface StartedFields {
@@ -46,16 +43,6 @@ export function started(instance: string, executionId: number, fields: StartedFi
   });
 }
 
-/** Fetches the next orchestration turn with a lock of `lockMs`, failing when there is none. */
-export async function fetchTurn(
-  provider: Provider,
-  lockMs: number = MGMT_LOCK_MS,
-): Promise<FetchedOrchestrationItem> {
-  const fetched = await provider.fetchOrchestrationItem(lockMs, 0, null);
-  assert.ok(fetched, "expected an orchestration item");
-  return fetched;
-}
-
 /** Enqueues `item`, fetches the turn (30 s lock) and acks it with `delta` and `metadata`. */
 export async function startAndAck(
   provider: Provider,
@@ -65,7 +52,7 @@ export async function startAndAck(
   metadata: ExecutionMetadata,
 ): Promise<void> {
   await provider.enqueueForOrchestrator(item, null);
-  const { lockToken } = await fetchTurn(provider);
+  const { lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(lockToken, executionId, delta, [], [], metadata, []);
 }
 

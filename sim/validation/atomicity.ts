@@ -9,16 +9,17 @@ import assert from "node:assert/strict";
 import { ProviderError } from "../../src/errors.ts";
 import type { Event, WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, makeEvent, sleep, startItem } from "./helpers.ts";
 import {
-  activityScheduled,
+  activityItem,
   expectProviderError,
   fetchOrchestrationOrFail,
   fetchWork,
-  orchestrationStarted,
-  readOrEmpty,
-  THIRTY_SECONDS_MS,
-} from "./_partA_util.ts";
+  LONG_LOCK_MS,
+  makeEvent,
+  sleep,
+  startItem,
+} from "./helpers.ts";
+import { activityScheduled, orchestrationStarted, readOrEmpty } from "./_partA_util.ts";
 
 /** Test 2.1: an ack that fails (duplicate event id) changes nothing and keeps the lock. */
 async function testAtomicityFailureRollback(factory: ProviderFactory): Promise<void> {
@@ -26,7 +27,7 @@ async function testAtomicityFailureRollback(factory: ProviderFactory): Promise<v
 
   // Setup: an instance with some initial state.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -42,7 +43,7 @@ async function testAtomicityFailureRollback(factory: ProviderFactory): Promise<v
 
   // Another work item, fetched.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
 
   // Ack with a duplicate event id: must fail (primary key).
   await expectProviderError(
@@ -62,7 +63,7 @@ async function testAtomicityFailureRollback(factory: ProviderFactory): Promise<v
   assert.equal(afterHistory.length, 1, "History should remain unchanged after failed ack");
 
   // The lock is still held, so nothing can be fetched.
-  assert.equal(await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null), null);
+  assert.equal(await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null), null);
 }
 
 /** Test 2.2: one ack with history, worker items and orchestrator items commits all of them. */
@@ -70,7 +71,7 @@ async function testMultiOperationAtomicAck(factory: ProviderFactory): Promise<vo
   const provider = await factory.createProvider();
 
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const { lockToken } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const { lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
 
   const historyDelta: Event[] = [
     orchestrationStarted("instance-A", 1, 1),
@@ -105,12 +106,12 @@ async function testMultiOperationAtomicAck(factory: ProviderFactory): Promise<vo
 
   // 2. Three worker items, then none.
   for (let i = 0; i < 3; i++) {
-    assert.notEqual(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+    assert.notEqual(await fetchWork(provider, LONG_LOCK_MS), null);
   }
-  assert.equal(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+  assert.equal(await fetchWork(provider, LONG_LOCK_MS), null);
 
   // 3. Two orchestrator messages, in order.
-  const { item } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const { item } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(item.messages.length, 2, "Should have TimerFired and ExternalRaised");
   assert.equal(item.messages[0].type, "TimerFired");
   assert.equal(item.messages[1].type, "ExternalRaised");
@@ -155,7 +156,7 @@ async function testConcurrentAckPrevention(factory: ProviderFactory): Promise<vo
   const provider = await factory.createProvider();
 
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const { lockToken } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const { lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
 
   const ack = () =>
     provider.ackOrchestrationItem(

@@ -10,13 +10,18 @@ import assert from "node:assert/strict";
 import type { Provider } from "../../src/provider_api.ts";
 import type { ExecutionMetadata, ScheduledActivityIdentifier, WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, makeEvent, startItem } from "./helpers.ts";
 import {
-  DEFAULT_TAGS,
-  expectPermanentError,
+  activityItem,
+  DEFAULT_TAG_FILTER,
   expectProviderError,
-  externalRaised,
+  fetchWork,
   LONG_LOCK_MS,
+  makeEvent,
+  startItem,
+} from "./helpers.ts";
+import {
+  expectPermanentError,
+  externalRaised,
   requireAdmin,
   startedWithVersion,
 } from "./_partB_util.ts";
@@ -42,11 +47,6 @@ function namedMetadata(status: string, output?: string): ExecutionMetadata {
   const metadata: ExecutionMetadata = { orchestrationName: "TestOrch", status };
   if (output !== undefined) metadata.output = output;
   return metadata;
-}
-
-/** Fetches one untagged, non-session worker item with a 30 s lock. */
-function fetchWork(provider: Provider, lockMs = LONG_LOCK_MS) {
-  return provider.fetchWorkItem(lockMs, 0, null, DEFAULT_TAGS);
 }
 
 /** Identifies activity `activityId` of execution 1 of `instance`. */
@@ -76,7 +76,7 @@ async function activityFetchableAfterStart(
     metadata,
     [],
   );
-  const result = await fetchWork(provider);
+  const result = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(result, "Expected to fetch work item");
 }
 
@@ -136,7 +136,7 @@ async function test_fetch_returns_missing_state_when_instance_deleted(
 ): Promise<void> {
   const provider = await factory.createProvider();
   await provider.enqueueForWorker(activityItem("inst-missing", 1, 1));
-  const result = await fetchWork(provider);
+  const result = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(result, "Expected to fetch work item");
 }
 
@@ -156,7 +156,7 @@ async function test_renew_returns_running_when_orchestration_active(
     namedMetadata("Running"),
     [],
   );
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
   await provider.renewWorkItemLock(fetched.lockToken, 30_000);
 }
@@ -177,7 +177,7 @@ async function test_renew_returns_terminal_when_orchestration_completed(
     namedMetadata("Running"),
     [],
   );
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
 
   // Complete the orchestration in a second turn, triggered by an external event.
@@ -201,7 +201,7 @@ async function test_renew_returns_missing_when_instance_deleted(
 ): Promise<void> {
   const provider = await factory.createProvider();
   await provider.enqueueForWorker(activityItem("inst-renew-missing", 1, 1));
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
   await provider.renewWorkItemLock(fetched.lockToken, 30_000);
 }
@@ -212,7 +212,7 @@ async function test_ack_work_item_none_deletes_without_enqueue(
 ): Promise<void> {
   const provider = await factory.createProvider();
   await provider.enqueueForWorker(activityItem("inst-ack-none", 1, 1));
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
   await provider.ackWorkItem(fetched.lockToken, null);
 
@@ -240,7 +240,7 @@ async function test_cancelled_activities_deleted_from_worker_queue(
   );
 
   // All three are queued: fetch one, then put it back.
-  const first = await fetchWork(provider);
+  const first = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(first, "Should have activity in queue");
   await provider.abandonWorkItem(first.lockToken, null, false);
 
@@ -251,7 +251,7 @@ async function test_cancelled_activities_deleted_from_worker_queue(
     cancelId(instance, 2),
   ]);
 
-  const remaining = await fetchWork(provider);
+  const remaining = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(remaining, "Should have activity 3 remaining");
   const item: WorkItem = remaining.item;
   if (item.type !== "ActivityExecute") assert.fail(`Expected ActivityExecute, got ${item.type}`);
@@ -271,7 +271,7 @@ async function test_ack_work_item_fails_when_entry_deleted(
 ): Promise<void> {
   const provider = await factory.createProvider();
   await provider.enqueueForWorker(activityItem("inst-ack-stolen", 1, 1));
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
 
   // Simulate lock stealing by deleting the row.
@@ -296,7 +296,7 @@ async function test_renew_fails_when_entry_deleted(
 ): Promise<void> {
   const provider = await factory.createProvider();
   await provider.enqueueForWorker(activityItem("inst-renew-stolen", 1, 1));
-  const fetched = await fetchWork(provider);
+  const fetched = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(fetched);
 
   await provider.ackWorkItem(fetched.lockToken, null);
@@ -391,7 +391,7 @@ async function test_same_activity_in_worker_items_and_cancelled_is_noop(
     [cancelId(instance, activityId)],
   );
 
-  const remaining = await fetchWork(provider);
+  const remaining = await fetchWork(provider, LONG_LOCK_MS);
   assert.ok(remaining, "Should have the normal activity in queue");
   const item: WorkItem = remaining.item;
   if (item.type !== "ActivityExecute") assert.fail(`Expected ActivityExecute, got ${item.type}`);
@@ -438,7 +438,7 @@ async function test_orphan_activity_after_instance_force_deletion(
   await expectProviderError(mgmt.getInstanceInfo(instance), "Instance should no longer exist");
 
   // Worker rows may or may not survive deletion; both behaviours are valid.
-  const work = await provider.fetchWorkItem(5_000, 0, null, DEFAULT_TAGS);
+  const work = await provider.fetchWorkItem(5_000, 0, null, DEFAULT_TAG_FILTER);
   if (work) {
     await provider.ackWorkItem(work.lockToken, {
       type: "ActivityCompleted",

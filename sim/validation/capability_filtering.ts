@@ -10,12 +10,11 @@ import assert from "node:assert/strict";
 import type { Provider } from "../../src/provider_api.ts";
 import type { ErrorDetails } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { makeEvent, sleep, startItem } from "./helpers.ts";
+import { LONG_LOCK_MS, makeEvent, sleep, startItem } from "./helpers.ts";
 import {
   deserializationPoisonMessage,
   externalRaised,
   filterForRange,
-  LONG_LOCK_MS,
   pinnedStartedEvent,
   requireAdmin,
   seedInstanceWithVersion,

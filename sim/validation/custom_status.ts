@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import type { Provider } from "../../src/provider_api.ts";
 import type { Event } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance, makeEvent } from "./helpers.ts";
-import { expectSome, fetchAndAck, pokeItem } from "./_partC_util.ts";
+import { createInstance, makeEvent, pokeItem } from "./helpers.ts";
+import { expectSome, fetchAndAck } from "./_partC_util.ts";
 
 /** A `CustomStatusUpdated` event of execution 1. */
 function customStatusEvent(instance: string, eventId: number, status: string | null): Event {

@@ -11,19 +11,21 @@ import assert from "node:assert/strict";
 import type { InstanceTree, Provider } from "../../src/provider_api.ts";
 import type { ExecutionMetadata } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, createInstance, makeEvent, startItem } from "./helpers.ts";
 import {
-  DEFAULT_TAGS,
-  expectPermanentError,
+  activityItem,
+  createInstance,
+  DEFAULT_TAG_FILTER,
   expectProviderError,
-  externalRaised,
-  requireAdmin,
-} from "./_partB_util.ts";
+  fetchOrchestrationOrFail,
+  LONG_LOCK_MS,
+  makeEvent,
+  startItem,
+} from "./helpers.ts";
+import { expectPermanentError, externalRaised, requireAdmin } from "./_partB_util.ts";
 import {
   createCompletedInstance,
   expectExists,
   expectGone,
-  fetchTurn,
   startAndAck,
   started,
 } from "./_partM_util.ts";
@@ -80,7 +82,7 @@ async function createChildInstance(
     executionId: 1,
   }, null);
 
-  const { lockToken } = await fetchTurn(provider, 5_000);
+  const { lockToken } = await fetchOrchestrationOrFail(provider, 5_000);
   await provider.ackOrchestrationItem(
     lockToken,
     1,
@@ -183,7 +185,7 @@ async function test_delete_cleans_queues_and_locks(factory: ProviderFactory): Pr
   // An activity too, so the worker queue has a row to clean up.
   await provider.enqueueForWorker(activityItem(instanceId, 1, 1));
 
-  const first = await fetchTurn(provider);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(first.lockToken, 1, [started(instanceId, 1)], [], [], {
     status: "Completed",
     orchestrationName: "TestOrch",
@@ -206,7 +208,7 @@ async function test_delete_cleans_queues_and_locks(factory: ProviderFactory): Pr
     parentId: null,
     executionId: 1,
   }, null);
-  const { item, lockToken } = await fetchTurn(provider);
+  const { item, lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(
     item.orchestrationName,
     newOrchName,
@@ -305,7 +307,7 @@ async function test_force_delete_prevents_ack_recreation(
 
   // Lock it again for a second turn.
   await provider.enqueueForOrchestrator(externalRaised(instanceId, "test-event"), null);
-  const second = await fetchTurn(provider);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
 
   // Force-delete it while the turn holds the lock.
   const deleted = await mgmt.deleteInstance(instanceId, true);
@@ -520,7 +522,7 @@ async function test_stale_activity_after_delete_recreate(
 
   // Create the instance with a scheduled activity (id 2).
   await provider.enqueueForOrchestrator(startItem(instanceId), null);
-  const first = await fetchTurn(provider);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -541,7 +543,7 @@ async function test_stale_activity_after_delete_recreate(
   );
 
   // A worker locks the activity.
-  const work = await provider.fetchWorkItem(30_000, 0, null, DEFAULT_TAGS);
+  const work = await provider.fetchWorkItem(30_000, 0, null, DEFAULT_TAG_FILTER);
   assert.ok(work, "expected the activity");
   const oldWorkerLock = work.lockToken;
 
@@ -573,7 +575,7 @@ async function test_stale_activity_after_delete_recreate(
 
   // A probe turn must not carry the stale completion.
   await provider.enqueueForOrchestrator(externalRaised(instanceId, "probe-event"), null);
-  const { item, lockToken } = await fetchTurn(provider);
+  const { item, lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   const hasStaleCompletion = item.messages.some((m) =>
     m.type === "ActivityCompleted" && m.result.includes("stale-result")
   );

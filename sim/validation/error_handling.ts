@@ -7,15 +7,15 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance, sleep, startItem } from "./helpers.ts";
 import {
-  activityScheduled,
+  createInstance,
   expectProviderError,
   fetchOrchestrationOrFail,
-  orchestrationStarted,
-  readOrEmpty,
-  THIRTY_SECONDS_MS,
-} from "./_partA_util.ts";
+  LONG_LOCK_MS,
+  sleep,
+  startItem,
+} from "./helpers.ts";
+import { activityScheduled, orchestrationStarted, readOrEmpty } from "./_partA_util.ts";
 
 /** Test 3.1: an ack with a token that was never issued fails, naming the lock token. */
 async function testInvalidLockTokenOnAck(factory: ProviderFactory): Promise<void> {
@@ -37,7 +37,7 @@ async function testDuplicateEventIdRejection(factory: ProviderFactory): Promise<
 
   // An instance with its first event.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -50,7 +50,7 @@ async function testDuplicateEventIdRejection(factory: ProviderFactory): Promise<
 
   // Try to append event id 1 again.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await expectProviderError(
     provider.ackOrchestrationItem(
       second.lockToken,
@@ -82,7 +82,7 @@ async function testMissingInstanceMetadata(factory: ProviderFactory): Promise<vo
 async function testCorruptedSerializationData(factory: ProviderFactory): Promise<void> {
   const provider = await factory.createProvider();
 
-  const item = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+  const item = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
   assert.ok(item === null || item !== null, "Should not panic");
 }
 

@@ -4,11 +4,28 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { ProviderError } from "../../src/errors.ts";
 import type { Provider } from "../../src/provider_api.ts";
-import type { Event, EventKind, ExecutionMetadata, WorkItem } from "../../src/types.ts";
+import type {
+  Event,
+  EventKind,
+  ExecutionMetadata,
+  FetchedOrchestrationItem,
+  FetchedWorkItem,
+  SessionFetchConfig,
+  TagFilter,
+  WorkItem,
+} from "../../src/types.ts";
 
 /** Runtime version written into events built by the tests. */
 export const TEST_DUROXIDE_VERSION = "0.1.26";
+
+/** The 30 s lock timeout most tests pass explicitly. */
+export const LONG_LOCK_MS = 30_000;
+
+/** The default tag filter (`TagFilter::default()`): untagged activities only. */
+export const DEFAULT_TAG_FILTER: TagFilter = { type: "DefaultOnly" };
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -115,4 +132,39 @@ export async function expectError(promise: Promise<unknown>, what: string): Prom
     return err;
   }
   throw new Error(`expected ${what} to fail, but it succeeded`);
+}
+
+/** Asserts that `promise` rejects with a {@linkcode ProviderError}, and returns the error. */
+export async function expectProviderError(
+  promise: Promise<unknown>,
+  what: string,
+): Promise<ProviderError> {
+  const err = await expectError(promise, what);
+  assert.ok(err instanceof ProviderError, `${what}: expected a ProviderError, got ${String(err)}`);
+  return err;
+}
+
+/** Fetches an orchestration item (no poll wait, no filter) and fails when there is none. */
+export async function fetchOrchestrationOrFail(
+  provider: Provider,
+  lockTimeoutMs: number,
+  what = "fetch_orchestration_item",
+): Promise<FetchedOrchestrationItem> {
+  const fetched = await provider.fetchOrchestrationItem(lockTimeoutMs, 0, null);
+  assert.ok(fetched !== null, `${what}: expected an orchestration item, got none`);
+  return fetched;
+}
+
+/** A worker fetch with no poll wait and the default (untagged-only) tag filter. */
+export function fetchWork(
+  provider: Provider,
+  lockTimeoutMs: number,
+  session: SessionFetchConfig | null = null,
+): Promise<FetchedWorkItem | null> {
+  return provider.fetchWorkItem(lockTimeoutMs, 0, session, DEFAULT_TAG_FILTER);
+}
+
+/** An `ExternalRaised` message (`poke` by default) that makes an instance fetchable again. */
+export function pokeItem(instance: string, name = "poke"): WorkItem {
+  return { type: "ExternalRaised", instance, name, data: "{}" };
 }

@@ -9,12 +9,8 @@
 import assert from "node:assert/strict";
 import type { ExecutionMetadata, WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { startItem } from "./helpers.ts";
-import {
-  fetchOrchestrationOrFail,
-  orchestrationStarted,
-  THIRTY_SECONDS_MS,
-} from "./_partA_util.ts";
+import { fetchOrchestrationOrFail, LONG_LOCK_MS, startItem } from "./helpers.ts";
+import { orchestrationStarted } from "./_partA_util.ts";
 
 /** A new instance's fetch takes its name from the start item; the ack's metadata sets the version. */
 async function testInstanceCreationViaMetadata(factory: ProviderFactory): Promise<void> {
@@ -24,7 +20,7 @@ async function testInstanceCreationViaMetadata(factory: ProviderFactory): Promis
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
 
   // The fetch takes what it needs from the work item.
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(first.item.instance, "instance-A");
   assert.equal(first.item.orchestrationName, "TestOrch");
   // The version may be anything here (taken from the work item or unknown).
@@ -48,7 +44,7 @@ async function testInstanceCreationViaMetadata(factory: ProviderFactory): Promis
 
   // Fetch again: now the instance row supplies the metadata.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(second.item.instance, "instance-A");
   assert.equal(second.item.orchestrationName, "TestOrch");
   assert.equal(second.item.version, "2.0.0", "version comes from the metadata, not the item");
@@ -66,7 +62,7 @@ async function testNoInstanceCreationOnEnqueue(factory: ProviderFactory): Promis
   await provider.enqueueForOrchestrator(startItem("instance-B"), null);
 
   // The fetch must work although the instance does not exist.
-  const result = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+  const result = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
   assert.ok(result !== null, "Should be able to fetch work item even if instance doesn't exist");
   assert.equal(result.item.instance, "instance-B");
 
@@ -99,7 +95,7 @@ async function testNullVersionHandling(factory: ProviderFactory): Promise<void> 
   await provider.enqueueForOrchestrator(start, null);
 
   // The fetch copes with the missing version.
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(first.item.instance, "instance-C");
 
   // The metadata sets the version.
@@ -114,7 +110,7 @@ async function testNullVersionHandling(factory: ProviderFactory): Promise<void> 
   );
 
   await provider.enqueueForOrchestrator(startItem("instance-C"), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(second.item.version, "3.0.0", "version comes from the metadata");
 
   // Clean up.
@@ -127,7 +123,7 @@ async function testSubOrchestrationInstanceCreation(factory: ProviderFactory): P
 
   // The parent, whose first turn starts the child.
   await provider.enqueueForOrchestrator(startItem("parent-instance"), null);
-  const parent = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const parent = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     parent.lockToken,
     1,
@@ -148,7 +144,7 @@ async function testSubOrchestrationInstanceCreation(factory: ProviderFactory): P
   );
 
   // The child does not exist yet, but its start can be fetched.
-  const child = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const child = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(child.item.instance, "parent-instance::child-instance");
   assert.equal(child.item.orchestrationName, "ChildOrch");
 
@@ -179,7 +175,7 @@ async function testSubOrchestrationInstanceCreation(factory: ProviderFactory): P
     parentId: null,
     executionId: 1,
   }, null);
-  const child2 = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const child2 = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(child2.item.instance, "parent-instance::child-instance");
   assert.equal(child2.item.version, "1.5.0", "version comes from the metadata");
 

@@ -10,15 +10,16 @@ import assert from "node:assert/strict";
 import { ProviderError } from "../../src/errors.ts";
 import type { FetchedOrchestrationItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance, sleep, startItem, testMetadata } from "./helpers.ts";
 import {
-  activityCompleted,
-  activityIdOf,
-  Barrier,
+  createInstance,
   expectProviderError,
   fetchOrchestrationOrFail,
-  THIRTY_SECONDS_MS,
-} from "./_partA_util.ts";
+  LONG_LOCK_MS,
+  sleep,
+  startItem,
+  testMetadata,
+} from "./helpers.ts";
+import { activityCompleted, activityIdOf, Barrier } from "./_partA_util.ts";
 
 /** Test 1.1: a locked instance cannot be fetched again until its lock expires. */
 async function testExclusiveInstanceLock(factory: ProviderFactory): Promise<void> {
@@ -49,7 +50,7 @@ async function testLockTokenUniqueness(factory: ProviderFactory): Promise<void> 
 
   const tokens: string[] = [];
   for (let i = 0; i < 5; i++) {
-    const { lockToken } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+    const { lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
     tokens.push(lockToken);
   }
 
@@ -61,7 +62,7 @@ async function testInvalidLockTokenRejection(factory: ProviderFactory): Promise<
   const provider = await factory.createProvider();
 
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
 
   await expectProviderError(
     provider.ackOrchestrationItem("invalid-token", 1, [], [], [], {}, []),
@@ -73,7 +74,7 @@ async function testInvalidLockTokenRejection(factory: ProviderFactory): Promise<
   );
 
   // The real lock still holds.
-  assert.equal(await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null), null);
+  assert.equal(await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null), null);
 }
 
 /** Test 1.4: ten concurrent fetches over ten instances return each instance exactly once. */
@@ -88,7 +89,7 @@ async function testConcurrentInstanceFetching(factory: ProviderFactory): Promise
   const results = await Promise.all(
     Array.from({ length: 10 }, async (_, i) => {
       await sleep(i * 30);
-      return await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+      return await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
     }),
   );
 
@@ -152,11 +153,11 @@ async function testCrossInstanceLockIsolation(factory: ProviderFactory): Promise
   await provider.enqueueForOrchestrator(startItem("instance-B"), null);
 
   // Lock A.
-  const a = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const a = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(a.item.instance, "instance-A");
 
   // B is still fetchable.
-  const b = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const b = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(b.item.instance, "instance-B");
 
   // Ack B, releasing its lock.
@@ -166,7 +167,7 @@ async function testCrossInstanceLockIsolation(factory: ProviderFactory): Promise
   await provider.enqueueForOrchestrator(activityCompleted("instance-B", 1, 1, "done"), null);
 
   // B can be fetched again.
-  const b2 = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const b2 = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(b2.item.instance, "instance-B");
 
   assert.notEqual(a.item.instance, b.item.instance);
@@ -182,7 +183,7 @@ async function testMessageTaggingDuringLock(factory: ProviderFactory): Promise<v
   await provider.enqueueForOrchestrator(activityCompleted("instance-A", 1, 2, "msg2"), null);
 
   // The fetch tags both messages with its token.
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(first.item.instance, "instance-A");
   assert.equal(first.item.messages.length, 2);
 
@@ -192,7 +193,7 @@ async function testMessageTaggingDuringLock(factory: ProviderFactory): Promise<v
   // The ack deletes only the tagged messages.
   await provider.ackOrchestrationItem(first.lockToken, 1, [], [], [], {}, []);
 
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(second.item.instance, "instance-A");
   assert.equal(second.item.messages.length, 1);
   const msg = second.item.messages[0];
@@ -210,7 +211,7 @@ async function testAckOnlyAffectsLockedMessages(factory: ProviderFactory): Promi
 
   await provider.enqueueForOrchestrator(activityCompleted("instance-A", 1, 1, "msg1"), null);
 
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(first.item.messages.length, 1);
 
   // While locked, messages 2 and 3 arrive.
@@ -218,12 +219,12 @@ async function testAckOnlyAffectsLockedMessages(factory: ProviderFactory): Promi
   await provider.enqueueForOrchestrator(activityCompleted("instance-A", 1, 3, "msg3"), null);
 
   // The instance is locked.
-  assert.equal(await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null), null);
+  assert.equal(await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null), null);
 
   // The ack deletes only message 1.
   await provider.ackOrchestrationItem(first.lockToken, 1, [], [], [], {}, []);
 
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(second.item.instance, "instance-A");
   assert.equal(second.item.messages.length, 2, "Should have messages 2 and 3");
   const ids = second.item.messages.filter((m) => m.type === "ActivityCompleted").map(
@@ -246,7 +247,7 @@ async function testMultiThreadedLockContention(factory: ProviderFactory): Promis
       const deadline = Date.now() + 5_000;
       for (;;) {
         try {
-          const result = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+          const result = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
           return { thread: i, result };
         } catch (error) {
           assert.ok(
@@ -273,7 +274,7 @@ async function testMultiThreadedLockContention(factory: ProviderFactory): Promis
   assert.equal(winners[0].instance, "contention-instance");
 
   // The instance stays locked.
-  assert.equal(await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null), null);
+  assert.equal(await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null), null);
 }
 
 /** Test 1.10: under heavy contention, no instance is fetched by two fetchers. */
@@ -294,7 +295,7 @@ async function testMultiThreadedNoDuplicateProcessing(factory: ProviderFactory):
       // Retry retryable errors (deadlocks, serialization failures) a couple of times.
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          const fetched = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+          const fetched = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
           return fetched?.item.instance ?? null;
         } catch (error) {
           if (!(error instanceof ProviderError)) throw error;

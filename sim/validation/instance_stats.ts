@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import type { Event } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance, makeEvent, startItem, testMetadata } from "./helpers.ts";
-import { expectSome, fetchAndAck, pokeItem } from "./_partC_util.ts";
+import { createInstance, makeEvent, pokeItem, startItem, testMetadata } from "./helpers.ts";
+import { expectSome, fetchAndAck } from "./_partC_util.ts";
 
 /** A `KeyValueSet` event of execution 1. */
 function kvSet(

@@ -8,17 +8,15 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance } from "./helpers.ts";
+import { createInstance, fetchOrchestrationOrFail, LONG_LOCK_MS, pokeItem } from "./helpers.ts";
 import {
   ackEmpty,
   ackWithDelta,
   completeInstance,
   continueAsNew,
-  fetchOrFail,
   kvClear,
   kvClearAll,
   kvSet,
-  pokeItem,
   requireAdmin,
   snapshotValue,
 } from "./_partB_util.ts";
@@ -39,7 +37,11 @@ async function test_kv_delta_snapshot_excludes_current_execution(
   );
 
   await provider.enqueueForOrchestrator(pokeItem("kv-ds1"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     Object.keys(item.kvSnapshot).length,
     0,
@@ -61,7 +63,11 @@ async function test_kv_delta_snapshot_includes_completed_execution(
   await continueAsNew(provider, "kv-ds2", 2);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-ds2"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     snapshotValue(item.kvSnapshot, "counter"),
     "5",
@@ -184,7 +190,11 @@ async function test_kv_delta_merged_on_can(factory: ProviderFactory): Promise<vo
   await continueAsNew(provider, "kv-dmc2", 2);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-dmc2"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     snapshotValue(item.kvSnapshot, "version"),
     "1",
@@ -257,7 +267,11 @@ async function test_kv_delta_prune_untouched_key_survives(
   );
 
   await provider.enqueueForOrchestrator(pokeItem("kv-dprn"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     snapshotValue(item.kvSnapshot, "stale_config"),
     "from_exec_1",

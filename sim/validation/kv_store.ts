@@ -10,18 +10,16 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { createInstance } from "./helpers.ts";
+import { createInstance, fetchOrchestrationOrFail, LONG_LOCK_MS, pokeItem } from "./helpers.ts";
 import { kvDeltaTests } from "./kv_delta.ts";
 import {
   ackEmpty,
   ackWithDelta,
   completeInstance,
   continueAsNew,
-  fetchOrFail,
   kvClear,
   kvClearAll,
   kvSet,
-  pokeItem,
   requireAdmin,
   snapshotValue,
   startedWithVersion,
@@ -107,7 +105,11 @@ async function test_kv_snapshot_in_fetch(factory: ProviderFactory): Promise<void
   await completeInstance(provider, "kv-fetch", 1);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-fetch"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
 
   assert.equal(Object.keys(item.kvSnapshot).length, 2);
   assert.equal(snapshotValue(item.kvSnapshot, "x"), "10");
@@ -129,7 +131,11 @@ async function test_kv_snapshot_after_clear_single(factory: ProviderFactory): Pr
   await completeInstance(provider, "kv-fclr1", 1);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-fclr1"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
 
   assert.equal(Object.keys(item.kvSnapshot).length, 1);
   assert.equal(snapshotValue(item.kvSnapshot, "keep"), "yes");
@@ -150,7 +156,11 @@ async function test_kv_snapshot_after_clear_all(factory: ProviderFactory): Promi
   await ackWithDelta(provider, "kv-fclra", 1, [kvClearAll("kv-fclra", 1, 102)]);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-fclra"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     Object.keys(item.kvSnapshot).length,
     0,
@@ -401,7 +411,11 @@ async function test_kv_snapshot_empty(factory: ProviderFactory): Promise<void> {
   await createInstance(provider, "kv-sempty");
 
   await provider.enqueueForOrchestrator(pokeItem("kv-sempty"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
   assert.equal(
     Object.keys(item.kvSnapshot).length,
     0,
@@ -424,7 +438,11 @@ async function test_kv_snapshot_cross_execution(factory: ProviderFactory): Promi
   await ackWithDelta(provider, "kv-scross", 2, [kvSet("kv-scross", 2, 200, "B", "from_exec2")]);
 
   await provider.enqueueForOrchestrator(pokeItem("kv-scross"), null);
-  const { item, lockToken } = await fetchOrFail(provider, "expected orchestration item");
+  const { item, lockToken } = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected orchestration item",
+  );
 
   assert.equal(
     Object.keys(item.kvSnapshot).length,
@@ -484,7 +502,11 @@ async function test_kv_delete_instance_with_children(factory: ProviderFactory): 
     },
     null,
   );
-  const child = await fetchOrFail(provider, "expected child orchestration item");
+  const child = await fetchOrchestrationOrFail(
+    provider,
+    LONG_LOCK_MS,
+    "expected child orchestration item",
+  );
   await provider.ackOrchestrationItem(
     child.lockToken,
     1,

@@ -7,16 +7,16 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, sleep, startItem } from "./helpers.ts";
 import {
-  activityCompleted,
+  activityItem,
   expectProviderError,
   fetchOrchestrationOrFail,
   fetchWork,
-  fetchWorkOrFail,
-  orchestrationStarted,
-  THIRTY_SECONDS_MS,
-} from "./_partA_util.ts";
+  LONG_LOCK_MS,
+  sleep,
+  startItem,
+} from "./helpers.ts";
+import { activityCompleted, fetchWorkOrFail, orchestrationStarted } from "./_partA_util.ts";
 
 /** Test 4.1: an instance becomes fetchable again after its lock times out. */
 async function testLockExpiresAfterTimeout(factory: ProviderFactory): Promise<void> {
@@ -183,7 +183,7 @@ async function testWorkerLockRenewalExtendsTimeout(factory: ProviderFactory): Pr
 
   // 1. A running orchestration whose turn schedules the activity.
   await provider.enqueueForOrchestrator(startItem(instance), null);
-  const orch = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const orch = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     orch.lockToken,
     1,

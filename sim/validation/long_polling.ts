@@ -9,14 +9,14 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { defaultTags, THIRTY_SECONDS_MS } from "./_partA_util.ts";
+import { DEFAULT_TAG_FILTER, LONG_LOCK_MS } from "./helpers.ts";
 
 /** An empty orchestration fetch with a 500 ms poll timeout returns under the threshold. */
 async function testShortPollReturnsImmediately(factory: ProviderFactory): Promise<void> {
   const provider = await factory.createProvider();
   const threshold = factory.shortPollThresholdMs;
 
-  const lockTimeout = THIRTY_SECONDS_MS;
+  const lockTimeout = LONG_LOCK_MS;
   const pollTimeout = 500; // The provider should ignore this.
 
   const start = performance.now();
@@ -36,7 +36,7 @@ async function testShortPollReturnsImmediately(factory: ProviderFactory): Promis
 async function testFetchRespectsTimeoutUpperBound(factory: ProviderFactory): Promise<void> {
   const provider = await factory.createProvider();
 
-  const lockTimeout = THIRTY_SECONDS_MS;
+  const lockTimeout = LONG_LOCK_MS;
   const pollTimeout = 300;
   const tolerance = 200; // Slack for scheduling.
 
@@ -58,11 +58,11 @@ async function testShortPollWorkItemReturnsImmediately(factory: ProviderFactory)
   const provider = await factory.createProvider();
   const threshold = factory.shortPollThresholdMs;
 
-  const lockTimeout = THIRTY_SECONDS_MS;
+  const lockTimeout = LONG_LOCK_MS;
   const pollTimeout = 500;
 
   const start = performance.now();
-  const result = await provider.fetchWorkItem(lockTimeout, pollTimeout, null, defaultTags());
+  const result = await provider.fetchWorkItem(lockTimeout, pollTimeout, null, DEFAULT_TAG_FILTER);
   const elapsed = performance.now() - start;
 
   assert.equal(result, null, "Worker queue should be empty");
@@ -80,7 +80,7 @@ async function testLongPollWaitsForTimeout(factory: ProviderFactory): Promise<vo
   const pollTimeout = 500;
 
   const start = performance.now();
-  const result = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, pollTimeout, null);
+  const result = await provider.fetchOrchestrationItem(LONG_LOCK_MS, pollTimeout, null);
   const elapsed = performance.now() - start;
 
   assert.equal(result, null, "Queue should be empty");
@@ -96,7 +96,7 @@ async function testLongPollWorkItemWaitsForTimeout(factory: ProviderFactory): Pr
   const pollTimeout = 500;
 
   const start = performance.now();
-  const result = await provider.fetchWorkItem(THIRTY_SECONDS_MS, pollTimeout, null, defaultTags());
+  const result = await provider.fetchWorkItem(LONG_LOCK_MS, pollTimeout, null, DEFAULT_TAG_FILTER);
   const elapsed = performance.now() - start;
 
   assert.equal(result, null, "Worker queue should be empty");

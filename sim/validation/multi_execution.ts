@@ -8,14 +8,18 @@
 import assert from "node:assert/strict";
 import type { Event, WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { makeEvent, startItem, testMetadata } from "./helpers.ts";
+import {
+  fetchOrchestrationOrFail,
+  LONG_LOCK_MS,
+  makeEvent,
+  startItem,
+  testMetadata,
+} from "./helpers.ts";
 import {
   activityScheduled,
-  fetchOrchestrationOrFail,
   orchestrationStarted,
   readOrEmpty,
   readWithExecutionOrEmpty,
-  THIRTY_SECONDS_MS,
 } from "./_partA_util.ts";
 
 /** A `TestOrch` 1.0.0 start item for the given execution id. */
@@ -47,7 +51,7 @@ async function testExecutionIsolation(factory: ProviderFactory): Promise<void> {
 
   // Execution 1 with three events.
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 1), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -64,7 +68,7 @@ async function testExecutionIsolation(factory: ProviderFactory): Promise<void> {
 
   // Execution 2 with two events.
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 2), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     second.lockToken,
     2,
@@ -102,7 +106,7 @@ async function testLatestExecutionDetection(factory: ProviderFactory): Promise<v
 
   // Execution 1 with event "A".
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 1), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -115,7 +119,7 @@ async function testLatestExecutionDetection(factory: ProviderFactory): Promise<v
 
   // Execution 2 with event "B".
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 2), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     second.lockToken,
     2,
@@ -141,7 +145,7 @@ async function testExecutionIdSequencing(factory: ProviderFactory): Promise<void
 
   // The first execution is 1.
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 1), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(first.item.executionId, 1);
 
   await provider.ackOrchestrationItem(
@@ -156,7 +160,7 @@ async function testExecutionIdSequencing(factory: ProviderFactory): Promise<void
 
   // A second execution, acked explicitly with execution id 2 (the fetch still says 1).
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 2), null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     second.lockToken,
     2,
@@ -169,7 +173,7 @@ async function testExecutionIdSequencing(factory: ProviderFactory): Promise<void
 
   // Now the fetch reports execution 2.
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 3), null);
-  const third = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const third = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(third.item.executionId, 2, "Current execution should be 2");
 }
 
@@ -179,7 +183,7 @@ async function testContinueAsNewCreatesNewExecution(factory: ProviderFactory): P
 
   // Execution 1.
   await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", 1), null);
-  const first = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const first = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     first.lockToken,
     1,
@@ -199,7 +203,7 @@ async function testContinueAsNewCreatesNewExecution(factory: ProviderFactory): P
     version: "1.0.0",
     carryForwardEvents: [],
   }, null);
-  const second = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const second = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   // Ack with execution id 2 to create the new execution.
   await provider.ackOrchestrationItem(
     second.lockToken,
@@ -212,7 +216,7 @@ async function testContinueAsNewCreatesNewExecution(factory: ProviderFactory): P
   );
 
   // If anything is left to fetch, it belongs to execution 2.
-  const result = await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null);
+  const result = await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null);
   if (result !== null) {
     assert.equal(result.item.executionId, 2, "Continue-as-new should create execution 2");
   }
@@ -224,7 +228,7 @@ async function testExecutionHistoryPersistence(factory: ProviderFactory): Promis
 
   for (let execId = 1; execId <= 3; execId++) {
     await provider.enqueueForOrchestrator(startItemWithExecution("instance-A", execId), null);
-    const { lockToken } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+    const { lockToken } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
     await provider.ackOrchestrationItem(
       lockToken,
       execId,

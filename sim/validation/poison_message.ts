@@ -8,13 +8,8 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, sleep, startItem } from "./helpers.ts";
-import {
-  activityCompleted,
-  activityExecuteId,
-  fetchOrchestrationOrFail,
-  fetchWorkOrFail,
-} from "./_partA_util.ts";
+import { activityItem, fetchOrchestrationOrFail, sleep, startItem } from "./helpers.ts";
+import { activityCompleted, activityExecuteId, fetchWorkOrFail } from "./_partA_util.ts";
 
 /** The first fetch of an orchestration item reports attempt 1. */
 async function orchestrationAttemptCountStartsAtOne(factory: ProviderFactory): Promise<void> {

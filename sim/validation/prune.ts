@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import type { Provider } from "../../src/provider_api.ts";
 import type { WorkItem } from "../../src/types.ts";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { startItem } from "./helpers.ts";
-import { expectProviderError, requireAdmin } from "./_partB_util.ts";
+import { expectProviderError, startItem } from "./helpers.ts";
+import { requireAdmin } from "./_partB_util.ts";
 import { startAndAck, started } from "./_partM_util.ts";
 
 /**

@@ -7,15 +7,20 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { activityItem, createInstance, sleep, startItem } from "./helpers.ts";
+import {
+  activityItem,
+  createInstance,
+  fetchOrchestrationOrFail,
+  fetchWork,
+  LONG_LOCK_MS,
+  sleep,
+  startItem,
+} from "./helpers.ts";
 import {
   activityCompleted,
   activityExecuteId,
-  fetchOrchestrationOrFail,
-  fetchWork,
   fetchWorkOrFail,
   orchestrationStarted,
-  THIRTY_SECONDS_MS,
 } from "./_partA_util.ts";
 
 /** Test 5.1: worker items are dequeued in the order they were enqueued. */
@@ -29,14 +34,14 @@ async function testWorkerQueueFifoOrdering(factory: ProviderFactory): Promise<vo
   }
 
   for (let i = 0; i < 5; i++) {
-    const { item } = await fetchWorkOrFail(provider, THIRTY_SECONDS_MS);
+    const { item } = await fetchWorkOrFail(provider, LONG_LOCK_MS);
     if (item.type !== "ActivityExecute") assert.fail(`Expected ActivityExecute, got ${item.type}`);
     assert.equal(item.id, i);
     assert.equal(item.name, `Activity${i}`);
   }
 
   // The queue is empty.
-  assert.equal(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+  assert.equal(await fetchWork(provider, LONG_LOCK_MS), null);
 }
 
 /** Test 5.2: a fetched item stays invisible until acked, and is gone afterwards. */
@@ -47,16 +52,16 @@ async function testWorkerPeekLockSemantics(factory: ProviderFactory): Promise<vo
     activityItem("instance-A", 1, 1, { name: "Activity1", input: "input1" }),
   );
 
-  const { item, lockToken } = await fetchWorkOrFail(provider, THIRTY_SECONDS_MS);
+  const { item, lockToken } = await fetchWorkOrFail(provider, LONG_LOCK_MS);
   assert.equal(item.type, "ActivityExecute");
 
   // A second dequeue gets nothing.
-  assert.equal(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+  assert.equal(await fetchWork(provider, LONG_LOCK_MS), null);
 
   await provider.ackWorkItem(lockToken, activityCompleted("instance-A", 1, 1, "result1"));
 
   // The queue is empty now.
-  assert.equal(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+  assert.equal(await fetchWork(provider, LONG_LOCK_MS), null);
 }
 
 /** Test 5.3: a worker ack removes the item and enqueues its completion, atomically. */
@@ -65,7 +70,7 @@ async function testWorkerAckAtomicity(factory: ProviderFactory): Promise<void> {
 
   // The instance first.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const start = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const start = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     start.lockToken,
     1,
@@ -80,14 +85,14 @@ async function testWorkerAckAtomicity(factory: ProviderFactory): Promise<void> {
     activityItem("instance-A", 1, 1, { name: "Activity1", input: "input1" }),
   );
 
-  const { lockToken } = await fetchWorkOrFail(provider, THIRTY_SECONDS_MS);
+  const { lockToken } = await fetchWorkOrFail(provider, LONG_LOCK_MS);
   await provider.ackWorkItem(lockToken, activityCompleted("instance-A", 1, 1, "result1"));
 
   // 1. The worker queue is empty.
-  assert.equal(await fetchWork(provider, THIRTY_SECONDS_MS), null);
+  assert.equal(await fetchWork(provider, LONG_LOCK_MS), null);
 
   // 2. The orchestrator queue holds the completion.
-  const { item } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const { item } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(item.instance, "instance-A");
   assert.equal(item.messages.length, 1);
   assert.equal(item.messages[0].type, "ActivityCompleted");
@@ -99,7 +104,7 @@ async function testTimerDelayedVisibility(factory: ProviderFactory): Promise<voi
 
   // The instance first.
   await provider.enqueueForOrchestrator(startItem("instance-A"), null);
-  const start = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const start = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   await provider.ackOrchestrationItem(
     start.lockToken,
     1,
@@ -118,11 +123,11 @@ async function testTimerDelayedVisibility(factory: ProviderFactory): Promise<voi
   );
 
   // Not visible yet.
-  assert.equal(await provider.fetchOrchestrationItem(THIRTY_SECONDS_MS, 0, null), null);
+  assert.equal(await provider.fetchOrchestrationItem(LONG_LOCK_MS, 0, null), null);
 
   await sleep(5_100);
 
-  const { item } = await fetchOrchestrationOrFail(provider, THIRTY_SECONDS_MS);
+  const { item } = await fetchOrchestrationOrFail(provider, LONG_LOCK_MS);
   assert.equal(item.instance, "instance-A");
   assert.equal(item.messages.length, 1);
   assert.equal(item.messages[0].type, "TimerFired");

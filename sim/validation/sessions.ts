@@ -8,11 +8,10 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { sleep } from "./helpers.ts";
+import { fetchWork, sleep } from "./helpers.ts";
 import {
   asActivity,
   expectSome,
-  fetchWork,
   plainActivity,
   sessionActivity,
   sessionConfig,

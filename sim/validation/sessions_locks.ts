@@ -9,8 +9,8 @@
 
 import assert from "node:assert/strict";
 import type { ProviderFactory, ValidationTest } from "./harness.ts";
-import { sleep } from "./helpers.ts";
-import { expectSome, fetchWork, sessionActivity, sessionConfig, sessionOf } from "./_partC_util.ts";
+import { fetchWork, sleep } from "./helpers.ts";
+import { expectSome, sessionActivity, sessionConfig, sessionOf } from "./_partC_util.ts";
 
 // ---------------------------------------------------------------------------
 // Process-level session identity
