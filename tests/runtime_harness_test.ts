@@ -9,11 +9,10 @@
  */
 
 import { Client } from "../src/client/client.ts";
-import { PostgresProvider } from "../src/postgres_provider.ts";
+import type { PostgresProvider } from "../src/postgres_provider.ts";
 import { Runtime, type RuntimeOptions } from "../src/runtime/mod.ts";
 import type { Event } from "../src/types.ts";
-import { driverFor } from "./_support/backends.ts";
-import { serverTestsIgnored, uniqueSchema } from "./_support/factories.ts";
+import { backendTest } from "./_support/backends.ts";
 
 /** What a runtime test gets. */
 export interface RuntimeFixture {
@@ -46,46 +45,28 @@ export function runtimeTest(
   fn: (f: RuntimeFixture) => Promise<void>,
   opts: { server?: boolean } = {},
 ): void {
-  const backends = opts.server ? ["pglite", "server"] : ["pglite"];
-  for (const backend of backends) {
-    Deno.test({
-      name: `${backend} ${name}`,
-      ignore: backend === "server" && serverTestsIgnored(),
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const driver = await driverFor(backend);
-        const schema = uniqueSchema(backend === "pglite" ? "rtp" : "rts");
-        const providers: PostgresProvider[] = [];
-        const runtimes: Runtime[] = [];
-        const newProvider = async () => {
-          const p = await PostgresProvider.fromDriver(driver, { schema });
-          providers.push(p);
-          return p;
-        };
-        try {
-          const provider = await newProvider();
-          await fn({
-            backend,
-            schema,
-            provider,
-            client: new Client(provider),
-            sql: (text, params = []) => driver.query(text, params),
-            runtime(options = {}, p = provider) {
-              const rt = new Runtime(p, { ...TEST_RUNTIME_OPTIONS, ...options });
-              runtimes.push(rt);
-              return rt;
-            },
-            newProvider,
-          });
-        } finally {
-          for (const rt of runtimes) await rt.shutdown(2_000);
-          for (const p of providers) await p.close();
-          await driver.exec(`drop schema if exists "${schema}" cascade`);
-        }
-      },
-    });
-  }
+  backendTest(name, async (t) => {
+    const runtimes: Runtime[] = [];
+    try {
+      const provider = await t.createProvider();
+      await fn({
+        backend: t.backend,
+        schema: t.schema,
+        provider,
+        client: new Client(provider),
+        sql: t.sql,
+        runtime(options = {}, p = provider) {
+          const rt = new Runtime(p, { ...TEST_RUNTIME_OPTIONS, ...options });
+          runtimes.push(rt);
+          return rt;
+        },
+        newProvider: () => t.createProvider(),
+      });
+    } finally {
+      // Runtimes stop before backendTest closes their providers and drops the schema.
+      for (const rt of runtimes) await rt.shutdown(2_000);
+    }
+  }, { server: opts.server ?? false });
 }
 
 /** The event types of a history, in order. */

@@ -25,16 +25,23 @@ export interface BackendContext {
   sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
 }
 
-/** A driver over the shared database of a backend (`"pglite"` or `"server"`); close is a no-op. */
-export async function driverFor(backend: string): Promise<SqlDriver> {
+async function driverFor(backend: string): Promise<SqlDriver> {
   return backend === "pglite"
     ? pgliteDriver(await sharedPgliteDb(), false)
     : postgresJsDriver(sharedServerSql(), false);
 }
 
-/** Registers `fn` once per backend as `"<backend> <name>"`. */
-export function backendTest(name: string, fn: (ctx: BackendContext) => Promise<void>): void {
-  for (const backend of ["pglite", "server"]) {
+/**
+ * Registers `fn` once per backend as `"<backend> <name>"`: on PGlite, and on the server unless
+ * `server` is false.
+ */
+export function backendTest(
+  name: string,
+  fn: (ctx: BackendContext) => Promise<void>,
+  options: { server?: boolean } = {},
+): void {
+  const backends = options.server === false ? ["pglite"] : ["pglite", "server"];
+  for (const backend of backends) {
     Deno.test({
       name: `${backend} ${name}`,
       ignore: backend === "server" && serverTestsIgnored(),
