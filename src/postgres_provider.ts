@@ -8,7 +8,10 @@
 
 import postgres from "postgres";
 import type { Sql } from "postgres";
-import { buildAckPayload, historyRows, orchestratorInstanceOf, workerRow } from "./ack_payload.ts";
+import { historyRows, orchestratorInstanceOf, workerRow } from "./ack_payload.ts";
+import type { AckOutcome, BatchProvider, OrchestrationItemAck, WorkItemAck } from "./batch_api.ts";
+import { completionPayload, turnAckJson, turnAckPayload } from "./batch_payload.ts";
+import { toProviderError } from "./sqlstate.ts";
 import { decodeWorkItem, encodeWorkItem } from "./codec.ts";
 import type { SqlDriver } from "./driver/driver.ts";
 import { pgliteDriver, type PGliteLike } from "./driver/pglite.ts";
@@ -20,7 +23,6 @@ import type { WakeSignal } from "./long_poll/wake_signal.ts";
 import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/runner.ts";
 import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_item.ts";
 import { PostgresAdmin } from "./postgres_admin.ts";
-import type { Provider } from "./provider_api.ts";
 import { quoteSchemaName } from "./schema_name.ts";
 import { decodeHistory, ProcedureCaller } from "./stored_procedures.ts";
 import type {
@@ -39,6 +41,7 @@ import type {
 } from "./types.ts";
 import {
   optionalNonNegativeInt,
+  requireBatchSize,
   requireNonNegativeInt,
   requirePositiveInt,
   requireString,
@@ -85,6 +88,13 @@ export interface ConnectOptions extends PostgresProviderOptions {
   maxConnections?: number;
 }
 
+/** A worker queue row as the fetch procedures return it. */
+interface WorkRow {
+  work_item: string;
+  lock_token: string;
+  attempt_count: number;
+}
+
 const TAG_MODES = {
   DefaultOnly: "default_only",
   Tags: "tags",
@@ -119,7 +129,7 @@ function corrupt(operation: string, detail: string, cause: unknown): ProviderErr
  * await db.close();
  * ```
  */
-export class PostgresProvider implements Provider, AsyncDisposable {
+export class PostgresProvider implements BatchProvider, AsyncDisposable {
   readonly #driver: SqlDriver;
   readonly #schema: string;
   readonly #clock: () => number;
@@ -231,22 +241,67 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     filter: DispatcherCapabilityFilter | null = null,
     signal?: AbortSignal,
   ): Promise<FetchedOrchestrationItem | null> {
+    const [found] = await this.#fetchOrchestrations(
+      "fetch_orchestration_item",
+      lockTimeoutMs,
+      pollTimeoutMs,
+      1,
+      filter,
+      signal,
+    );
+    return found ?? null;
+  }
+
+  /**
+   * Locks up to `maxItems` instances in one call, each as {@linkcode fetchOrchestrationItem}
+   * would, and returns their turns (empty when none is visible after the long poll).
+   *
+   * @throws {RangeError} when `maxItems` is not an integer in 1..1000.
+   */
+  async fetchOrchestrationItems(
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    maxItems: number,
+    filter: DispatcherCapabilityFilter | null = null,
+    signal?: AbortSignal,
+  ): Promise<FetchedOrchestrationItem[]> {
+    requireBatchSize("maxItems", maxItems);
+    return await this.#fetchOrchestrations(
+      "fetch_orchestration_items",
+      lockTimeoutMs,
+      pollTimeoutMs,
+      maxItems,
+      filter,
+      signal,
+    );
+  }
+
+  async #fetchOrchestrations(
+    op: string,
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    maxItems: number,
+    filter: DispatcherCapabilityFilter | null,
+    signal: AbortSignal | undefined,
+  ): Promise<FetchedOrchestrationItem[]> {
     requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
     requireNonNegativeInt("pollTimeoutMs", pollTimeoutMs);
     let min: number | null = null;
     let max: number | null = null;
     if (filter) {
       const range = filter.supportedDuroxideVersions[0];
-      if (!range) return null; // nothing is compatible with an empty list: no query needed
+      if (!range) return []; // nothing is compatible with an empty list: no query needed
       [min, max] = [packVersion(range.min), packVersion(range.max)];
     }
-    const fetchOnce = async () => {
-      const row = await this.#sp.call<FetchedRow>(
-        "fetch_orchestration_item",
-        "fetch_orchestration_item",
-        [this.#clock(), lockTimeoutMs, min, max],
-      );
-      return row && toFetchedOrchestrationItem(row);
+    const fetchOnce = async (): Promise<FetchedOrchestrationItem[] | null> => {
+      const rows = await this.#sp.call<FetchedRow[]>(op, "fetch_orchestration_items", [
+        this.#clock(),
+        lockTimeoutMs,
+        min,
+        max,
+        maxItems,
+      ]);
+      return rows?.length ? rows.map(toFetchedOrchestrationItem) : null;
     };
     return await this.#longPoll(
       this.#notifier?.orchestrations,
@@ -254,7 +309,16 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       pollTimeoutMs,
       fetchOnce,
       signal,
-    );
+    ) ?? [];
+  }
+
+  /**
+   * Whether fetches long-poll right now (long polling enabled and its listener healthy): an
+   * empty fetch then already waited, and fetching again at once costs no query until work is
+   * announced.
+   */
+  isLongPolling(): boolean {
+    return this.#notifier?.healthy ?? false;
   }
 
   /**
@@ -300,16 +364,16 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     cancelledActivities: ScheduledActivityIdentifier[],
   ): Promise<void> {
     const op = "ack_orchestration_item";
-    requireString("lockToken", lockToken);
-    requirePositiveInt("executionId", executionId);
-    const p = buildAckPayload(
-      op,
+    const ack = {
+      lockToken,
+      executionId,
       historyDelta,
       workerItems,
       orchestratorItems,
       metadata,
       cancelledActivities,
-    );
+    };
+    const p = turnAckPayload(op, ack);
     await this.#sp.call(op, "ack_orchestration_item", [
       lockToken,
       this.#clock(),
@@ -322,6 +386,25 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       p.kv,
       p.cancelled,
     ]);
+    this.#announceTurn(ack);
+  }
+
+  /**
+   * Commits several turns in one transaction. Each turn is validated and applied as by
+   * {@linkcode ackOrchestrationItem}; one that fails changes nothing and gets its error in
+   * its slot of the result, while the others commit.
+   *
+   * @throws {RangeError} when there are more than 1000 acks.
+   * @throws {ProviderError} when the call as a whole fails (nothing was committed).
+   */
+  async ackOrchestrationItems(acks: OrchestrationItemAck[]): Promise<AckOutcome[]> {
+    const op = "ack_orchestration_items";
+    if (acks.length === 0) return [];
+    requireBatchSize("acks.length", acks.length);
+    const items = acks.map((ack) => turnAckJson(op, ack));
+    const outcomes = await this.#batchAck(op, "ack_orchestration_items", items);
+    acks.forEach((ack, i) => outcomes[i] === null && this.#announceTurn(ack));
+    return outcomes;
   }
 
   /** Releases an instance lock, optionally delaying its messages and refunding the attempt. */
@@ -399,6 +482,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       now + delay,
       now,
     ]);
+    if (delay === 0) this.#notifier?.orchestrations.wakeOne();
   }
 
   /** Puts an `ActivityExecute` item on the worker queue, visible at once. */
@@ -414,6 +498,22 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       row.tag,
       this.#clock(),
     ]);
+    this.#notifier?.work.wakeAll();
+  }
+
+  /**
+   * Puts several `ActivityExecute` items on the worker queue in one call and one commit, all
+   * or nothing, in array order.
+   *
+   * @throws {RangeError} when there are more than 1000 items.
+   */
+  async enqueueForWorkerBatch(items: WorkItem[]): Promise<void> {
+    const op = "enqueue_for_worker_batch";
+    if (items.length === 0) return;
+    requireBatchSize("items.length", items.length);
+    const rows = items.map((item) => workerRow(item, op));
+    await this.#sp.call(op, "enqueue_worker_items", [JSON.stringify(rows), this.#clock()]);
+    this.#notifier?.work.wakeAll();
   }
 
   /**
@@ -427,10 +527,56 @@ export class PostgresProvider implements Provider, AsyncDisposable {
     tagFilter: TagFilter,
     signal?: AbortSignal,
   ): Promise<FetchedWorkItem | null> {
-    const op = "fetch_work_item";
+    const [found] = await this.#fetchWork(
+      "fetch_work_item",
+      lockTimeoutMs,
+      pollTimeoutMs,
+      1,
+      session,
+      tagFilter,
+      signal,
+    );
+    return found ?? null;
+  }
+
+  /**
+   * Locks up to `maxItems` activities in one call, each as {@linkcode fetchWorkItem} would
+   * (sessions and tags included); empty when none is visible after the long poll.
+   *
+   * @throws {RangeError} when `maxItems` is not an integer in 1..1000.
+   */
+  async fetchWorkItems(
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    maxItems: number,
+    session: SessionFetchConfig | null,
+    tagFilter: TagFilter,
+    signal?: AbortSignal,
+  ): Promise<FetchedWorkItem[]> {
+    requireBatchSize("maxItems", maxItems);
+    return await this.#fetchWork(
+      "fetch_work_items",
+      lockTimeoutMs,
+      pollTimeoutMs,
+      maxItems,
+      session,
+      tagFilter,
+      signal,
+    );
+  }
+
+  async #fetchWork(
+    op: string,
+    lockTimeoutMs: number,
+    pollTimeoutMs: number,
+    maxItems: number,
+    session: SessionFetchConfig | null,
+    tagFilter: TagFilter,
+    signal: AbortSignal | undefined,
+  ): Promise<FetchedWorkItem[]> {
     requireNonNegativeInt("lockTimeoutMs", lockTimeoutMs);
     requireNonNegativeInt("pollTimeoutMs", pollTimeoutMs);
-    if (tagFilter.type === "None") return null; // this worker takes no activities at all
+    if (tagFilter.type === "None") return []; // this worker takes no activities at all
     const tags = tagFilter.type === "Tags" || tagFilter.type === "DefaultAnd" ? tagFilter.tags : [];
     if (session) {
       requireString("session.ownerId", session.ownerId);
@@ -442,11 +588,7 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       TAG_MODES[tagFilter.type],
       JSON.stringify(tags),
     ];
-    const fetchOnce = async (): Promise<FetchedWorkItem | null> => {
-      const row = await this.#sp.call<
-        { work_item: string; lock_token: string; attempt_count: number }
-      >(op, "fetch_work_item", [this.#clock(), lockTimeoutMs, ...args]);
-      if (!row) return null;
+    const decode = (row: WorkRow): FetchedWorkItem => {
       let item: WorkItem;
       try {
         item = decodeWorkItem(row.work_item);
@@ -455,13 +597,22 @@ export class PostgresProvider implements Provider, AsyncDisposable {
       }
       return { item, lockToken: row.lock_token, attemptCount: row.attempt_count };
     };
+    const fetchOnce = async (): Promise<FetchedWorkItem[] | null> => {
+      const rows = await this.#sp.call<WorkRow[]>(op, "fetch_work_items", [
+        this.#clock(),
+        lockTimeoutMs,
+        ...args,
+        maxItems,
+      ]);
+      return rows?.length ? rows.map(decode) : null;
+    };
     return await this.#longPoll(
       this.#notifier?.work,
       `work:${JSON.stringify(args)}`,
       pollTimeoutMs,
       fetchOnce,
       signal,
-    );
+    ) ?? [];
   }
 
   /**
@@ -471,21 +622,69 @@ export class PostgresProvider implements Provider, AsyncDisposable {
   async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
     const op = "ack_work_item";
     requireString("lockToken", lockToken);
-    let payload: string | null = null;
-    if (completion) {
-      if (completion.type !== "ActivityCompleted" && completion.type !== "ActivityFailed") {
-        throw new ProviderError(
-          `Invalid work item type: an activity completes with ActivityCompleted or ActivityFailed, got ${completion.type}`,
-          { code: "INVALID_ARGUMENT", operation: op, retryable: false },
-        );
-      }
-      payload = JSON.stringify({
-        instance_id: completion.instance,
-        kind: completion.type,
-        work_item: encodeWorkItem(completion),
-      });
-    }
+    const payload = completionPayload(op, completion);
     await this.#sp.call(op, "ack_work_item", [lockToken, this.#clock(), payload]);
+    if (completion) this.#notifier?.orchestrations.wakeOne();
+  }
+
+  /**
+   * Acks several activities in one transaction, each as {@linkcode ackWorkItem} would; one
+   * that fails changes nothing and gets its error in its slot of the result.
+   *
+   * @throws {RangeError} when there are more than 1000 acks.
+   * @throws {ProviderError} when the call as a whole fails (nothing was committed).
+   */
+  async ackWorkItems(acks: WorkItemAck[]): Promise<AckOutcome[]> {
+    const op = "ack_work_items";
+    if (acks.length === 0) return [];
+    requireBatchSize("acks.length", acks.length);
+    const items = acks.map(({ lockToken, completion }) => {
+      requireString("lockToken", lockToken);
+      return `{"lock_token":${JSON.stringify(lockToken)},"completion":${
+        completionPayload(op, completion) ?? "null"
+      }}`;
+    });
+    const outcomes = await this.#batchAck(op, "ack_work_items", items);
+    if (acks.some((ack, i) => ack.completion && outcomes[i] === null)) {
+      this.#notifier?.orchestrations.wakeOne();
+    }
+    return outcomes;
+  }
+
+  /** Calls a batch ack procedure with JSON items and turns its result slots into outcomes. */
+  async #batchAck(
+    op: string,
+    procedure: "ack_orchestration_items" | "ack_work_items",
+    items: string[],
+  ): Promise<AckOutcome[]> {
+    const slots = await this.#sp.call<({ code: string; message: string } | null)[]>(
+      op,
+      procedure,
+      [this.#clock(), `[${items.join(",")}]`],
+    );
+    if (!Array.isArray(slots) || slots.length !== items.length) {
+      throw corrupt(
+        op,
+        `${procedure} returned ${slots?.length ?? 0} results for ${items.length}`,
+        null,
+      );
+    }
+    return slots.map((slot) =>
+      slot === null ? null : toProviderError(op, Object.assign(new Error(slot.message), slot))
+    );
+  }
+
+  /**
+   * After a committed turn, wakes this process's own fetchers and status waiters at once
+   * rather than when the database's notification comes back (it still comes, for the others).
+   */
+  #announceTurn(ack: OrchestrationItemAck): void {
+    const notifier = this.#notifier;
+    if (!notifier) return;
+    if (ack.workerItems.length > 0) notifier.work.wakeAll();
+    if (ack.orchestratorItems.some((item) => item.type !== "TimerFired")) {
+      notifier.orchestrations.wakeOne();
+    }
   }
 
   /** Extends a live activity lock; fails once the activity was cancelled. */

@@ -42,6 +42,12 @@ const PROCEDURES = {
   get_kv_value: ["text", "text"],
   get_kv_all_values: ["text"],
   get_instance_stats: ["text"],
+  // batches
+  fetch_orchestration_items: ["bigint", "bigint", "bigint", "bigint", "integer"],
+  fetch_work_items: ["bigint", "bigint", "text", "bigint", "text", "jsonb", "integer"],
+  ack_orchestration_items: ["bigint", "jsonb"],
+  ack_work_items: ["bigint", "jsonb"],
+  enqueue_worker_items: ["jsonb", "bigint"],
   // management
   list_instances: ["text"],
   list_instances_page: ["text", "text", "integer"],

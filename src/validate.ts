@@ -33,3 +33,11 @@ export function requireString(name: string, value: unknown): string {
 export function optionalNonNegativeInt(name: string, value: unknown): number | null {
   return value === null || value === undefined ? null : requireNonNegativeInt(name, value);
 }
+
+/** Throws `RangeError` unless `value` is an integer in 1..1000 (the batch procedures' range). */
+export function requireBatchSize(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > 1000) {
+    throw new RangeError(`Invalid ${name}: expected an integer in 1..1000, got ${String(value)}`);
+  }
+  return value;
+}

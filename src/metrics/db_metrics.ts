@@ -29,7 +29,7 @@ export interface ProcedureMetrics {
 export interface FetchMetrics {
   /** Fetch queries made (`duroxide.fetch.attempts`). */
   attempts: number;
-  /** Queries that returned an item (`duroxide.fetch.items`). */
+  /** Items fetched; a batch fetch counts each of its items (`duroxide.fetch.items`). */
   items: number;
   /** Queries that returned nothing (`duroxide.fetch.empty`). */
   empty: number;
@@ -59,13 +59,17 @@ export interface DbMetricsSnapshot {
 
 const ORCHESTRATION_CALLS = [
   "fetch_orchestration_item",
+  "fetch_orchestration_items",
   "ack_orchestration_item",
+  "ack_orchestration_items",
   "abandon_orchestration_item",
   "renew_orchestration_item_lock",
 ];
 const WORKER_CALLS = [
   "fetch_work_item",
+  "fetch_work_items",
   "ack_work_item",
+  "ack_work_items",
   "abandon_work_item",
   "renew_work_item_lock",
 ];
@@ -93,9 +97,11 @@ const PROCEDURE_CALL = /^select\s+"[^"]+"\.(\w+)\(/;
 export class DbMetrics {
   readonly #procedures = new Map<string, ProcedureMetrics>();
   readonly #fetch = {
-    orchestration: { attempts: 0, items: 0 },
-    worker: { attempts: 0, items: 0 },
+    orchestration: { attempts: 0, items: 0, empty: 0 },
+    worker: { attempts: 0, items: 0, empty: 0 },
   };
+  /** Items committed by successful batch acks (a batch call counts one per ok slot). */
+  #batchAcked = { turns: 0, activities: 0 };
 
   /** Records one call of `procedure` that took `ms` and returned `result` (or failed). */
   record(procedure: string, ms: number, ok: boolean, result: unknown): void {
@@ -115,12 +121,22 @@ export class DbMetrics {
     let bucket = DURATION_BUCKETS_MS.findIndex((limit) => ms <= limit);
     if (bucket < 0) bucket = DURATION_BUCKETS_MS.length;
     entry.buckets[bucket]++;
-    if (ok && (procedure === "fetch_orchestration_item" || procedure === "fetch_work_item")) {
-      const queue = procedure === "fetch_work_item"
+    if (!ok) return;
+    const batch = Array.isArray(result) ? result : null;
+    if (
+      procedure.startsWith("fetch_orchestration_item") || procedure.startsWith("fetch_work_item")
+    ) {
+      const queue = procedure.startsWith("fetch_work_item")
         ? this.#fetch.worker
         : this.#fetch.orchestration;
       queue.attempts++;
-      if (result !== null && result !== undefined) queue.items++;
+      const items = batch ? batch.length : result !== null && result !== undefined ? 1 : 0;
+      queue.items += items;
+      if (items === 0) queue.empty++;
+    } else if (batch && procedure === "ack_orchestration_items") {
+      this.#batchAcked.turns += batch.filter((slot) => slot === null).length;
+    } else if (batch && procedure === "ack_work_items") {
+      this.#batchAcked.activities += batch.filter((slot) => slot === null).length;
     }
   }
 
@@ -128,18 +144,18 @@ export class DbMetrics {
   snapshot(): DbMetricsSnapshot {
     const procedures: Record<string, ProcedureMetrics> = {};
     for (const [name, m] of this.#procedures) procedures[name] = { ...m, buckets: [...m.buckets] };
-    const fetch = (q: { attempts: number; items: number }): FetchMetrics => ({
+    const fetch = (q: { attempts: number; items: number; empty: number }): FetchMetrics => ({
       attempts: q.attempts,
       items: q.items,
-      empty: q.attempts - q.items,
+      empty: q.empty,
       effectiveness: q.attempts === 0 ? 0 : q.items / q.attempts,
     });
     const calls = (names: string[]) =>
       names.reduce((sum, name) => sum + (procedures[name]?.calls ?? 0), 0);
     const succeeded = (name: string) =>
       (procedures[name]?.calls ?? 0) - (procedures[name]?.errors ?? 0);
-    const turns = succeeded("ack_orchestration_item");
-    const activities = succeeded("ack_work_item");
+    const turns = succeeded("ack_orchestration_item") + this.#batchAcked.turns;
+    const activities = succeeded("ack_work_item") + this.#batchAcked.activities;
     return {
       procedures,
       orchestrationFetch: fetch(this.#fetch.orchestration),
@@ -152,8 +168,9 @@ export class DbMetrics {
   /** Clears every figure. */
   reset(): void {
     this.#procedures.clear();
-    this.#fetch.orchestration = { attempts: 0, items: 0 };
-    this.#fetch.worker = { attempts: 0, items: 0 };
+    this.#fetch.orchestration = { attempts: 0, items: 0, empty: 0 };
+    this.#fetch.worker = { attempts: 0, items: 0, empty: 0 };
+    this.#batchAcked = { turns: 0, activities: 0 };
   }
 }
 

@@ -7,6 +7,7 @@
 import type { Provider } from "../provider_api.ts";
 import type { Log } from "./logger.ts";
 import type { ResolvedRuntimeOptions } from "./options.ts";
+import type { DispatcherCalls } from "./provider_calls.ts";
 import type { Registry } from "./registry.ts";
 
 /** Counters of a runtime since start. */
@@ -76,4 +77,6 @@ export interface RuntimeCore {
   readonly sessions: Map<string, number>;
   /** Counters. */
   readonly metrics: RuntimeMetrics;
+  /** Fetches and group-committed acks over `provider`. */
+  readonly calls: DispatcherCalls;
 }

@@ -46,7 +46,7 @@ export interface RuntimeOptions {
   sessionIdleTimeoutMs?: number;
   /** How often orphaned sessions are swept, in ms. @default {300000} */
   sessionCleanupIntervalMs?: number;
-  /** Session owner id shared by all worker slots (stable across restarts); default per slot. */
+  /** Session owner id of this runtime's workers (stable across restarts); default one per runtime. */
   workerNodeId?: string;
   /** Which tagged activities to run. @default {"defaultOnly"} */
   workerTagFilter?: WorkerTagFilter;

@@ -1,14 +1,17 @@
 /**
- * The orchestration dispatcher: N loops that fetch an instance's batch (long polling), run one
- * turn with the instance lock renewed, and ack it (Duroxide §6.2).
+ * The orchestration dispatcher: one fetch loop that locks up to `orchestrationConcurrency`
+ * instances' turns per call (long polling), runs each turn with its instance lock renewed, and
+ * acks it, group-committed with the acks that finish meanwhile (Duroxide §6.2).
  *
  * @module
  */
 
+import type { OrchestrationItemAck } from "../batch_api.ts";
 import { ProviderError } from "../errors.ts";
 import type { FetchedOrchestrationItem, WorkItem } from "../types.ts";
 import type { RuntimeCore } from "./core.ts";
 import { renewalIntervalMs } from "./options.ts";
+import { Slots } from "./slots.ts";
 import { infrastructureFailureAck, type ParentNotice, planTurn } from "./turn_plan.ts";
 import { ABORTED, delay, every, providerErrorBackoffMs, untilAborted } from "./timing.ts";
 import { compareSemVer, DUROXIDE_SEMVER, parseSemVer, runtimeCapabilityFilter } from "./version.ts";
@@ -23,35 +26,41 @@ function errMessage(err: unknown): string {
 }
 
 /**
- * Runs one dispatcher loop until the runtime stops.
+ * Runs the orchestration dispatcher until the runtime stops: one fetch loop that locks up to
+ * as many turns as there are free slots in one call (long polling when there are none), and
+ * runs each turn concurrently.
  *
  * @example
  * ```ts ignore
- * const loops = [0, 1, 2, 3].map(() => orchestrationLoop(core, track));
+ * const loop = orchestrationDispatcher(core, track);
  * ```
  */
-export async function orchestrationLoop(
+export async function orchestrationDispatcher(
   core: RuntimeCore,
   track: (work: Promise<void>) => Promise<void>,
 ): Promise<void> {
   const { provider, options } = core;
   const filter = runtimeCapabilityFilter();
+  const slots = new Slots(options.orchestrationConcurrency);
   let consecutiveErrors = 0;
   while (!core.stopping.aborted) {
+    await slots.waitFree(core.stopping);
+    if (core.stopping.aborted) break;
     const t0 = Date.now();
-    let fetched: FetchedOrchestrationItem | null | typeof ABORTED;
+    let fetched: FetchedOrchestrationItem[] | typeof ABORTED;
     try {
       fetched = await untilAborted(
-        provider.fetchOrchestrationItem(
+        core.calls.fetchTurns(
           options.orchestratorLockMs,
           options.longPollTimeoutMs,
+          slots.free,
           filter,
           core.stopping,
         ),
         core.stopping,
         (late) => {
-          if (late) {
-            provider.abandonOrchestrationItem(late.lockToken, null, true).catch(() => {});
+          for (const turn of late) {
+            provider.abandonOrchestrationItem(turn.lockToken, null, true).catch(() => {});
           }
         },
       );
@@ -68,11 +77,13 @@ export async function orchestrationLoop(
     }
     if (fetched === ABORTED) break;
     consecutiveErrors = 0;
-    if (fetched) {
-      await track(processItem(core, fetched));
-      continue;
+    for (const turn of fetched) {
+      slots.take();
+      track(processItem(core, turn).finally(() => slots.release()));
     }
-    await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
+    if (fetched.length === 0 && !core.calls.longPolls()) {
+      await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
+    }
   }
 }
 
@@ -162,15 +173,7 @@ async function runPlan(core: RuntimeCore, fetched: FetchedOrchestrationItem): Pr
     ];
   }
   try {
-    await provider.ackOrchestrationItem(
-      lockToken,
-      fallback.executionId,
-      fallback.delta,
-      fallback.workerItems,
-      fallback.orchestratorItems,
-      fallback.metadata,
-      fallback.cancelledActivities,
-    );
+    await core.calls.ackTurn(turnAck(lockToken, fallback));
     recordOutcome(core, fallback);
   } catch {
     await provider.abandonOrchestrationItem(lockToken, 50, false).catch(() => {});
@@ -185,15 +188,7 @@ async function ackWithRetry(
 ): Promise<true | "retryable" | { error: unknown }> {
   for (let k = 0;; k++) {
     try {
-      await core.provider.ackOrchestrationItem(
-        lockToken,
-        ack.executionId,
-        ack.delta,
-        ack.workerItems,
-        ack.orchestratorItems,
-        ack.metadata,
-        ack.cancelledActivities,
-      );
+      await core.calls.ackTurn(turnAck(lockToken, ack));
       return true;
     } catch (err) {
       core.metrics.providerErrors++;
@@ -207,6 +202,18 @@ async function ackWithRetry(
       await delay(10 * 2 ** k);
     }
   }
+}
+
+function turnAck(lockToken: string, ack: AckArgs): OrchestrationItemAck {
+  return {
+    lockToken,
+    executionId: ack.executionId,
+    historyDelta: ack.delta,
+    workerItems: ack.workerItems,
+    orchestratorItems: ack.orchestratorItems,
+    metadata: ack.metadata,
+    cancelledActivities: ack.cancelledActivities,
+  };
 }
 
 function recordOutcome(core: RuntimeCore, ack: AckArgs): void {

@@ -8,7 +8,8 @@
 import type { Provider } from "../provider_api.ts";
 import { emptyMetrics, type RuntimeCore, type RuntimeMetrics } from "./core.ts";
 import { createLog, type Log } from "./logger.ts";
-import { orchestrationLoop } from "./orchestration_dispatcher.ts";
+import { orchestrationDispatcher } from "./orchestration_dispatcher.ts";
+import { dispatcherCalls } from "./provider_calls.ts";
 import {
   type ResolvedRuntimeOptions,
   resolveRuntimeOptions,
@@ -18,7 +19,7 @@ import { type ActivityFunction, DEFAULT_ORCHESTRATION_VERSION, Registry } from "
 import type { OrchestrationFunction } from "./replay/turn.ts";
 import { startSessionManager } from "./session_manager.ts";
 import { delay, type Periodic } from "./timing.ts";
-import { workerLoop } from "./worker_dispatcher.ts";
+import { workerDispatcher, workerIdOf } from "./worker_dispatcher.ts";
 
 /**
  * A durable-execution runtime over a provider.
@@ -128,22 +129,16 @@ export class Runtime {
       childParents: new Map(),
       sessions: new Map(),
       metrics: this.#metrics,
+      calls: dispatcherCalls(this.#provider),
     };
     const track = (work: Promise<void>): Promise<void> => {
       this.#inFlight.add(work);
       return work.finally(() => this.#inFlight.delete(work));
     };
-    for (let i = 0; i < this.#options.orchestrationConcurrency; i++) {
-      this.#loops.push(orchestrationLoop(core, track));
-    }
+    this.#loops.push(orchestrationDispatcher(core, track));
     if (this.#options.tagFilter.type !== "None") {
-      const ownerIds: string[] = [];
-      for (let i = 0; i < this.#options.workerConcurrency; i++) {
-        const workerId = `work-${i}-${this.#options.workerNodeId ?? core.runtimeId}`;
-        ownerIds.push(this.#options.workerNodeId ?? workerId);
-        this.#loops.push(workerLoop(core, workerId, track));
-      }
-      this.#sessionManager = startSessionManager(core, [...new Set(ownerIds)]);
+      this.#loops.push(workerDispatcher(core, track));
+      this.#sessionManager = startSessionManager(core, [workerIdOf(core)]);
     }
     return Promise.resolve();
   }

@@ -14,7 +14,7 @@ import { every, type Periodic } from "./timing.ts";
  *
  * @example
  * ```ts ignore
- * const manager = startSessionManager(core, ["work-0-abc"]);
+ * const manager = startSessionManager(core, ["work-3f2a9c1e"]);
  * manager.stop();
  * ```
  */

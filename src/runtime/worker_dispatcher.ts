@@ -1,6 +1,7 @@
 /**
- * The worker dispatcher: N slots that fetch one activity at a time (long polling, sessions and
- * tags), run it with its lock renewed, and ack its result (Duroxide §6.3). A failed renewal
+ * The worker dispatcher: one fetch loop that locks up to `workerConcurrency` activities per
+ * call (long polling, sessions and tags), runs each with its lock renewed, and acks its result,
+ * group-committed with the acks that finish meanwhile (Duroxide §6.3). A failed renewal
  * means the activity was cancelled (its row was deleted): the handler is told and its result
  * dropped.
  *
@@ -12,6 +13,7 @@ import type { FetchedWorkItem, SessionFetchConfig, WorkItem } from "../types.ts"
 import { ActivityContext } from "./activity_context.ts";
 import type { RuntimeCore } from "./core.ts";
 import { renewalIntervalMs } from "./options.ts";
+import { Slots } from "./slots.ts";
 import { errorText } from "./replay/error_details.ts";
 import { decodePayload, encodePayload } from "./replay/payload.ts";
 import { isSystemActivity } from "./replay/system_activities.ts";
@@ -21,39 +23,61 @@ import { ABORTED, delay, every, providerErrorBackoffMs, untilAborted } from "./t
 type ActivityItem = Extract<WorkItem, { type: "ActivityExecute" }>;
 
 /**
- * Runs one worker slot until the runtime stops.
+ * The worker identity of this runtime: the session owner of its activities and the
+ * `workerId` its activities see. `workerNodeId` when set (stable across restarts), else one
+ * per runtime.
  *
  * @example
  * ```ts ignore
- * const slots = [0, 1].map((i) => workerLoop(core, `work-${i}-${core.runtimeId}`, track));
+ * const owner = workerIdOf(core); // "work-3f2a9c1e"
  * ```
  */
-export async function workerLoop(
+export function workerIdOf(core: RuntimeCore): string {
+  return core.options.workerNodeId ?? `work-${core.runtimeId}`;
+}
+
+/**
+ * Runs the worker dispatcher until the runtime stops: one fetch loop that locks up to as many
+ * activities as there are free slots in one call (long polling when there are none), and runs
+ * each concurrently.
+ *
+ * @example
+ * ```ts ignore
+ * const loop = workerDispatcher(core, track);
+ * ```
+ */
+export async function workerDispatcher(
   core: RuntimeCore,
-  workerId: string,
   track: (work: Promise<void>) => Promise<void>,
 ): Promise<void> {
   const { provider, options } = core;
+  const workerId = workerIdOf(core);
+  const slots = new Slots(options.workerConcurrency);
   let consecutiveErrors = 0;
   while (!core.stopping.aborted) {
+    await slots.waitFree(core.stopping);
+    if (core.stopping.aborted) break;
     const t0 = Date.now();
     const atCap = core.sessions.size >= options.maxSessions;
     const session: SessionFetchConfig | null = atCap
       ? null
-      : { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockMs };
-    let fetched: FetchedWorkItem | null | typeof ABORTED;
+      : { ownerId: workerId, lockTimeoutMs: options.sessionLockMs };
+    let fetched: FetchedWorkItem[] | typeof ABORTED;
     try {
       fetched = await untilAborted(
-        provider.fetchWorkItem(
+        core.calls.fetchActivities(
           options.workerLockMs,
           options.longPollTimeoutMs,
+          slots.free,
           session,
           options.tagFilter,
           core.stopping,
         ),
         core.stopping,
         (late) => {
-          if (late) provider.abandonWorkItem(late.lockToken, null, true).catch(() => {});
+          for (const item of late) {
+            provider.abandonWorkItem(item.lockToken, null, true).catch(() => {});
+          }
         },
       );
     } catch (err) {
@@ -70,11 +94,13 @@ export async function workerLoop(
     }
     if (fetched === ABORTED) break;
     consecutiveErrors = 0;
-    if (fetched) {
-      await track(executeWorkItem(core, fetched, workerId));
-      continue;
+    for (const item of fetched) {
+      slots.take();
+      track(executeWorkItem(core, item, workerId).finally(() => slots.release()));
     }
-    await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
+    if (fetched.length === 0 && !core.calls.longPolls()) {
+      await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
+    }
   }
 }
 
@@ -211,7 +237,7 @@ async function runActivity(
       renewal.stop();
       if (!core.halted.aborted) {
         await Promise.race([run, delay(options.cancelGraceMs)]);
-        await provider.ackWorkItem(lockToken, null).catch(() => {});
+        await core.calls.ackActivity({ lockToken, completion: null }).catch(() => {});
       }
       return;
     }
@@ -248,7 +274,7 @@ async function ackOrAbandon(
   completion: WorkItem,
 ): Promise<void> {
   try {
-    await core.provider.ackWorkItem(lockToken, completion);
+    await core.calls.ackActivity({ lockToken, completion });
   } catch (err) {
     core.metrics.providerErrors++;
     core.log({
