@@ -175,29 +175,71 @@ begin
 end
 $$;
 
--- Locks up to p_max_items activities, each as fetch_work_item would (sessions and tags
--- included), and returns them as an array (empty when nothing is visible).
+-- Locks up to p_max_items activities with fetch_work_item's rules (tags; sessions claimed for
+-- p_owner_id, or skipped when another owner holds them) in one set-based statement: the
+-- candidates are taken oldest first with SKIP LOCKED, their sessions claimed together, and
+-- every candidate whose session claim held is leased. (Repeating the single fetch would
+-- re-scan the rows this transaction already leased, quadratic in the batch size.)
+-- Returns [{work_item, lock_token, attempt_count}] oldest first; empty when nothing is visible.
 create function @SCHEMA@.fetch_work_items(
   p_now_ms bigint, p_lock_timeout_ms bigint, p_owner_id text, p_session_lock_timeout_ms bigint,
   p_tag_mode text, p_tags jsonb, p_max_items integer
 ) returns jsonb
 language plpgsql as $$
 declare
-  v_items jsonb := '[]'::jsonb;
-  v_item jsonb;
+  v_tags text[] := array(select jsonb_array_elements_text(coalesce(p_tags, '[]'::jsonb)));
+  v_items jsonb;
 begin
   perform @SCHEMA@.check_batch_size(p_max_items);
-  -- A fetch writes only leases and attempt counts, which a server crash may lose without
-  -- harm (the holder's connection dies with it, its ack fails, the item is fetched again),
-  -- so its commit does not wait for the WAL flush. Enqueues and acks stay synchronous, and a
-  -- later synchronous commit flushes this one too, so no acknowledged state is weakened.
+  -- A fetch writes only leases, session claims and attempt counts, which a server crash may
+  -- lose without harm (the holder's connection dies with it, its ack fails, the item is
+  -- fetched again), so its commit does not wait for the WAL flush. Enqueues and acks stay
+  -- synchronous, and a later synchronous commit flushes this one too.
   perform set_config('synchronous_commit', 'off', true);
-  for v_index in 1..p_max_items loop
-    v_item := @SCHEMA@.fetch_work_item(
-      p_now_ms, p_lock_timeout_ms, p_owner_id, p_session_lock_timeout_ms, p_tag_mode, p_tags);
-    exit when v_item is null;
-    v_items := v_items || jsonb_build_array(v_item);
-  end loop;
+  with picked as (
+    select w.id, w.session_id, w.visible_at
+      from @SCHEMA@.worker_queue w
+     where w.visible_at <= p_now_ms
+       and (p_tag_mode = 'any'
+            or (w.tag is null and p_tag_mode in ('default_only', 'default_and'))
+            or (w.tag = any (v_tags) and p_tag_mode in ('tags', 'default_and')))
+       and (w.session_id is null
+            or (p_owner_id is not null
+                and not exists (select 1 from @SCHEMA@.sessions s
+                                 where s.session_id = w.session_id
+                                   and s.locked_until > p_now_ms
+                                   and s.worker_id <> p_owner_id)))
+     order by w.visible_at, w.id
+     limit p_max_items
+       for update skip locked
+  ), claimed as (
+    insert into @SCHEMA@.sessions as s (session_id, worker_id, locked_until, last_activity_at)
+    select distinct p.session_id, p_owner_id,
+           p_now_ms + @SCHEMA@.wait_ms() + p_session_lock_timeout_ms, p_now_ms + @SCHEMA@.wait_ms()
+      from picked p
+     where p.session_id is not null
+    on conflict (session_id) do update
+       set worker_id = excluded.worker_id,
+           locked_until = excluded.locked_until,
+           last_activity_at = excluded.last_activity_at
+     where s.locked_until <= p_now_ms or s.worker_id = excluded.worker_id
+    returning s.session_id
+  ), leased as (
+    update @SCHEMA@.worker_queue w
+       set lock_token = gen_random_uuid()::text,
+           locked_until = p_now_ms + @SCHEMA@.wait_ms() + p_lock_timeout_ms,
+           visible_at = p_now_ms + @SCHEMA@.wait_ms() + p_lock_timeout_ms,
+           attempt_count = w.attempt_count + 1
+      from picked p
+     where w.id = p.id
+       and (p.session_id is null or p.session_id in (select c.session_id from claimed c))
+    returning w.id, p.visible_at as was_visible_at, w.work_item, w.lock_token, w.attempt_count
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'work_item', l.work_item, 'lock_token', l.lock_token,
+           'attempt_count', l.attempt_count) order by l.was_visible_at, l.id), '[]'::jsonb)
+    into v_items
+    from leased l;
   return v_items;
 end
 $$;
