@@ -18,7 +18,11 @@
  * It works in its own database, `duroxide_bench` on the same server (created if missing), so
  * that the server's transaction count sees nothing else.
  *
- * Run: `deno task bench` (about five minutes; BENCH_IDLE_SECONDS=10 for a quick look).
+ * First it runs the throughput benchmarks of `scripts/bench_throughput.ts` (the seq5, fan10 and
+ * hello workload shapes on a real `Runtime`, and the worker-queue benchmark).
+ *
+ * Run: `deno task bench` (about eight minutes; BENCH_IDLE_SECONDS=10 for a quick look,
+ * BENCH_ONLY=throughput or BENCH_ONLY=long-polling for one half).
  *
  * @module
  */
@@ -28,6 +32,7 @@ import type { SqlDriver } from "../src/driver/driver.ts";
 import { postgresJsDriver } from "../src/driver/postgres_js.ts";
 import { PostgresProvider, type PostgresProviderOptions } from "../src/postgres_provider.ts";
 import { Runtime } from "../src/runtime/mod.ts";
+import { throughputBenchmarks } from "./bench_throughput.ts";
 import type { WorkItem } from "../src/types.ts";
 
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -280,6 +285,16 @@ try {
     `PostgreSQL ${version.v} (fsync=${version.fsync}, synchronous_commit=${version.sync})`,
   );
   console.log(`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`);
+
+  const only = Deno.env.get("BENCH_ONLY");
+  if (only !== "long-polling") {
+    await throughputBenchmarks(url);
+    console.log();
+  }
+  if (only === "throughput") {
+    await monitor.end();
+    Deno.exit(0);
+  }
 
   // Create the schema once, outside the measurements.
   const { provider: setup } = await countedProvider({ longPoll: { enabled: false } });
