@@ -84,3 +84,12 @@ export {
   type MigrationReport,
 } from "./src/migrations/runner.ts";
 export type { EmbeddedMigration } from "./src/migrations/migration.ts";
+export { grantRuntimeRole, revokeRuntimeRole } from "./src/security/grant.ts";
+export {
+  type AckOutcome,
+  type BatchProvider,
+  MAX_BATCH_ITEMS,
+  type OrchestrationItemAck,
+  supportsBatches,
+  type WorkItemAck,
+} from "./src/batch_api.ts";

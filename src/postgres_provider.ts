@@ -24,7 +24,7 @@ import { dropSchemaObjects, migrate, type MigrationMode } from "./migrations/run
 import { type FetchedRow, toFetchedOrchestrationItem } from "./orchestration_item.ts";
 import { PostgresAdmin } from "./postgres_admin.ts";
 import { quoteSchemaName } from "./schema_name.ts";
-import { decodeHistory, ProcedureCaller } from "./stored_procedures.ts";
+import { decodeHistory, ProcedureCaller, unstorable } from "./stored_procedures.ts";
 import type {
   CustomStatus,
   DispatcherCapabilityFilter,
@@ -474,6 +474,13 @@ export class PostgresProvider implements BatchProvider, AsyncDisposable {
     const op = "enqueue_for_orchestrator";
     const delay = optionalNonNegativeInt("delayMs", delayMs) ?? 0;
     const instance = orchestratorInstanceOf(item, op);
+    // The name and version reach every later ack's metadata: refuse what it could not hold
+    // now, rather than leave a message that no ack can ever dispose of.
+    if (item.type === "StartOrchestration" || item.type === "ContinueAsNew") {
+      const problem = unstorable(op, "text", item.orchestration) ??
+        unstorable(op, "text", item.version ?? null);
+      if (problem) throw problem;
+    }
     const now = this.#clock();
     await this.#sp.call(op, "enqueue_orchestrator_item", [
       instance,
@@ -651,27 +658,38 @@ export class PostgresProvider implements BatchProvider, AsyncDisposable {
     return outcomes;
   }
 
-  /** Calls a batch ack procedure with JSON items and turns its result slots into outcomes. */
+  /**
+   * Calls a batch ack procedure with JSON items and turns its result slots into outcomes. An
+   * item that cannot be stored is refused on its own, so it does not fail the others.
+   */
   async #batchAck(
     op: string,
     procedure: "ack_orchestration_items" | "ack_work_items",
     items: string[],
   ): Promise<AckOutcome[]> {
+    const outcomes: AckOutcome[] = items.map((item) => unstorable(op, "jsonb", item));
+    const sent = items.filter((_, i) => outcomes[i] === null);
+    if (sent.length === 0) return outcomes;
     const slots = await this.#sp.call<({ code: string; message: string } | null)[]>(
       op,
       procedure,
-      [this.#clock(), `[${items.join(",")}]`],
+      [this.#clock(), `[${sent.join(",")}]`],
     );
-    if (!Array.isArray(slots) || slots.length !== items.length) {
+    if (!Array.isArray(slots) || slots.length !== sent.length) {
       throw corrupt(
         op,
-        `${procedure} returned ${slots?.length ?? 0} results for ${items.length}`,
+        `${procedure} returned ${slots?.length ?? 0} results for ${sent.length}`,
         null,
       );
     }
-    return slots.map((slot) =>
-      slot === null ? null : toProviderError(op, Object.assign(new Error(slot.message), slot))
-    );
+    let next = 0;
+    return outcomes.map((outcome) => {
+      if (outcome) return outcome;
+      const slot = slots[next++];
+      return slot === null
+        ? null
+        : toProviderError(op, Object.assign(new Error(slot.message), slot));
+    });
   }
 
   /**

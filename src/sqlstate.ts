@@ -22,6 +22,10 @@ const BY_SQLSTATE: Record<string, Classification> = {
   DX007: { code: "NOT_ROOT", retryable: false },
   DX010: { code: "INVALID_ARGUMENT", retryable: false },
   "23505": { code: "DUPLICATE_EVENT", retryable: false }, // only history ids can collide
+  "22021": { code: "INVALID_ARGUMENT", retryable: false }, // character_not_in_repertoire
+  "22P02": { code: "INVALID_ARGUMENT", retryable: false }, // invalid_text_representation
+  "22P05": { code: "INVALID_ARGUMENT", retryable: false }, // untranslatable_character
+  "54000": { code: "INVALID_ARGUMENT", retryable: false }, // program_limit_exceeded (index row)
   "40001": { code: "CONFLICT", retryable: true }, // serialization_failure
   "40P01": { code: "CONFLICT", retryable: true }, // deadlock_detected
   "55P03": { code: "CONFLICT", retryable: true }, // lock_not_available

@@ -74,6 +74,35 @@ function bindCast(type: string): string {
   return type === "jsonb" ? "text::jsonb" : type;
 }
 
+/**
+ * A JSON escape of NUL or of a lone surrogate (after an even run of backslashes, so it is an
+ * escape and not escaped text). `JSON.stringify` writes both this way; `jsonb` rejects them.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/**
+ * The error for a string PostgreSQL cannot store exactly: a NUL character, a lone surrogate (a
+ * driver would silently replace it, so two different ids could name one row), or in a `jsonb`
+ * parameter a NUL or lone-surrogate escape; else `null`. `type` is the parameter's type in the
+ * procedure table. (Payloads inside stored work items and events are JSON text within the
+ * JSON, so their escapes are escaped again and store exactly.)
+ */
+export function unstorable(
+  operation: string,
+  type: string,
+  value: ProcedureArg,
+): ProviderError | null {
+  if (typeof value !== "string") return null;
+  const escaped = type === "jsonb" && UNSTORABLE_ESCAPE.test(value);
+  if (value.includes("\0") || !value.isWellFormed() || escaped) {
+    return new ProviderError(
+      "Invalid argument: text with a NUL character or a lone UTF-16 surrogate cannot be stored",
+      { code: "INVALID_ARGUMENT", operation, retryable: false },
+    );
+  }
+  return null;
+}
+
 /** The name of a stored procedure. */
 export type ProcedureName = keyof typeof PROCEDURES;
 
@@ -105,13 +134,18 @@ export class ProcedureCaller {
    * failure) are retried up to {@linkcode MAX_ATTEMPTS} times. Connection errors are not:
    * the call may have committed.
    *
-   * @throws {ProviderError} with `operation` = `operation`, classified by SQLSTATE.
+   * @throws {ProviderError} with `operation` = `operation`, classified by SQLSTATE;
+   * `INVALID_ARGUMENT` before any round trip for text that cannot be stored exactly.
    */
   async call<T>(operation: string, name: ProcedureName, args: ProcedureArg[]): Promise<T | null> {
     const expected = PROCEDURES[name].length;
     if (args.length !== expected) {
       throw new TypeError(`${name} takes ${expected} arguments, got ${args.length}`);
     }
+    PROCEDURES[name].forEach((type, i) => {
+      const problem = unstorable(operation, type, args[i]);
+      if (problem) throw problem;
+    });
     return await callWithRetry(operation, async () => {
       const rows = await this.#driver.query<{ r: T | null }>(this.#statements.get(name)!, args);
       return rows[0]?.r ?? null;

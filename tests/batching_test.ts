@@ -190,3 +190,21 @@ backendTest("the runtime also drives a provider without batch calls", async (t) 
     await rt.shutdown(1_000);
   }
 });
+
+backendTest("an unstorable item of an ack batch fails alone", async (t) => {
+  const provider = await t.createProvider({ longPoll: { enabled: false } });
+  await provider.enqueueForWorkerBatch([1, 2].map((id) => activityItem("nul", 1, id)));
+  const [x, y] = await provider.fetchWorkItems(LOCK_MS, 0, 2, null, DEFAULT_ONLY);
+  // The completion's instance id is a top-level jsonb string: a NUL cannot be stored there.
+  const bad = completion("nul\0", 1, '"lost"');
+  const outcomes = await provider.ackWorkItems([
+    { lockToken: x.lockToken, completion: bad },
+    { lockToken: y.lockToken, completion: completion("nul", 2, '"fine"') },
+  ]);
+  assert.equal(outcomes[0]?.code, "INVALID_ARGUMENT");
+  assert.equal(outcomes[1], null);
+  // The refused item is still held, and can be acked with a storable result.
+  await provider.ackWorkItem(x.lockToken, completion("nul", 1, '"fixed"'));
+  const queued = await t.sql(`select 1 from "${t.schema}".orchestrator_queue`);
+  assert.equal(queued.length, 2);
+});

@@ -1,38 +1,19 @@
 /**
- * Fault injection at the driver boundary: a wrapper that makes a stored-procedure call fail
- * either **before** it reaches the database (nothing happened) or **after** it committed (it
- * happened, but the caller sees an error), as a lost connection would. Faults never go into
- * production options: they are a driver wrapper, so the provider under test is unchanged.
+ * Fault injection for the simulation: a wrapper that makes a stored-procedure call fail either
+ * **before** it reaches the database (nothing happened) or **after** it committed (it happened,
+ * but the caller sees an error), as a lost connection would, and a one-shot switch that arms it
+ * per step. Built on the general fault kit in `sim/faults/`.
  *
  * @module
  */
 
 import type { SqlDriver } from "../../src/driver/driver.ts";
+import { type FaultPoint, type InjectedFault, withFaults } from "../faults/fault_driver.ts";
+import type { StoredProcedureCall } from "../faults/procedure_call.ts";
 
-/** Where an injected failure strikes a stored-procedure call. */
-export type FaultPoint = "before" | "after";
-
-/** One stored-procedure call as the driver sees it. */
-export interface StoredProcedureCall {
-  /** The procedure's name, e.g. `"ack_orchestration_item"`. */
-  procedure: string;
-  /** The statement text. */
-  sql: string;
-  /** The bound parameters. */
-  params: readonly unknown[];
-}
-
-/** What happened to a call that a fault struck. */
-export interface InjectedFault {
-  /** The call. */
-  call: StoredProcedureCall;
-  /** Where it was struck. */
-  point: FaultPoint;
-  /** For `"after"`: the rows the database returned (hidden from the caller), else `null`. */
-  rows: unknown[] | null;
-  /** For `"after"`: the error the database raised (hidden from the caller), else `null`. */
-  error: unknown;
-}
+export type { FaultPoint, InjectedFault } from "../faults/fault_driver.ts";
+export { SimulatedConnectionError } from "../faults/errors.ts";
+export { procedureOf, type StoredProcedureCall } from "../faults/procedure_call.ts";
 
 /** Options of {@linkcode faultyDriver}. */
 export interface FaultyDriverOptions {
@@ -43,48 +24,8 @@ export interface FaultyDriverOptions {
 }
 
 /**
- * The error an injected fault throws: SQLSTATE `08006` (connection failure), so the provider
- * classifies it as a retryable `CONNECTION` error whose outcome is unknown.
- *
- * @example
- * ```ts
- * import { SimulatedConnectionError } from "@duroxide/pg/sim";
- *
- * const err = new SimulatedConnectionError("ack_work_item", "after");
- * console.assert(err.code === "08006");
- * ```
- */
-export class SimulatedConnectionError extends Error {
-  /** Always `"SimulatedConnectionError"`. */
-  override readonly name = "SimulatedConnectionError";
-  /** SQLSTATE `08006`, connection failure. */
-  readonly code = "08006";
-
-  /** Creates the error for a call to `procedure` struck at `point`. */
-  constructor(procedure: string, point: FaultPoint) {
-    super(`simulated connection loss ${point} ${procedure}`);
-  }
-}
-
-const PROCEDURE_CALL = /\.\s*([a-z_][a-z0-9_]*)\s*\(/i;
-
-/**
- * The stored procedure a statement calls (the first `schema.name(`), or `""` for any other
- * statement.
- *
- * @example
- * ```ts
- * import { procedureOf } from "@duroxide/pg/sim";
- *
- * console.assert(procedureOf('select "s".ack_work_item($1::text) as r') === "ack_work_item");
- * ```
- */
-export function procedureOf(sql: string): string {
-  return PROCEDURE_CALL.exec(sql)?.[1] ?? "";
-}
-
-/**
- * Wraps a driver so that the calls `decide` picks fail before or after reaching the database.
+ * Wraps a driver so that the calls `decide` picks fail before or after reaching the database
+ * (a {@linkcode withFaults} whose only action is a failure with the default connection error).
  * Only `query` (one statement, the way the provider calls every stored procedure) is struck;
  * scripts, transactions and LISTEN pass through.
  *
@@ -108,30 +49,13 @@ export function procedureOf(sql: string): string {
  */
 export function faultyDriver(driver: SqlDriver, options: FaultyDriverOptions): SqlDriver {
   const { decide, onFault } = options;
-  return {
-    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
-      const call = { procedure: procedureOf(sql), sql, params };
+  return withFaults(driver, {
+    decide(call) {
       const point = decide(call);
-      if (point === null) return await driver.query<Row>(sql, params);
-      if (point === "before") {
-        onFault?.({ call, point, rows: null, error: null });
-        throw new SimulatedConnectionError(call.procedure, point);
-      }
-      let rows: Row[] | null = null;
-      let error: unknown = null;
-      try {
-        rows = await driver.query<Row>(sql, params);
-      } catch (err) {
-        error = err;
-      }
-      onFault?.({ call, point, rows, error });
-      throw new SimulatedConnectionError(call.procedure, point);
+      return point === null ? null : { fail: point };
     },
-    exec: (script) => driver.exec(script),
-    transaction: (fn) => driver.transaction(fn),
-    listen: (channel, onPayload, onReconnect) => driver.listen(channel, onPayload, onReconnect),
-    close: () => driver.close(),
-  };
+    onFault,
+  });
 }
 
 /**
