@@ -421,6 +421,7 @@ export class PostgresProvider implements BatchProvider, AsyncDisposable {
       delay,
       Boolean(ignoreAttempt),
     ]);
+    this.#notifier?.orchestrations.wakeOne(); // as after a turn: see #announceTurn
   }
 
   /** Extends a live instance lock to at least `extendForMs` from now. */
@@ -693,16 +694,18 @@ export class PostgresProvider implements BatchProvider, AsyncDisposable {
   }
 
   /**
-   * After a committed turn, wakes this process's own fetchers and status waiters at once
-   * rather than when the database's notification comes back (it still comes, for the others).
+   * After a committed turn, wakes this process's own fetchers at once rather than when the
+   * database's notification comes back (it still comes, for the others). The orchestration
+   * fetchers are woken after every turn, even one that enqueued nothing: a message that
+   * committed while the turn held its instance's lock was skipped by the fetch its own
+   * notification caused, and the unlock trigger ran before that message existed, so only the
+   * process releasing the lock can be sure to look again.
    */
   #announceTurn(ack: OrchestrationItemAck): void {
     const notifier = this.#notifier;
     if (!notifier) return;
     if (ack.workerItems.length > 0) notifier.work.wakeAll();
-    if (ack.orchestratorItems.some((item) => item.type !== "TimerFired")) {
-      notifier.orchestrations.wakeOne();
-    }
+    notifier.orchestrations.wakeOne();
   }
 
   /** Extends a live activity lock; fails once the activity was cancelled. */

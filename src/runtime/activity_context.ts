@@ -33,7 +33,7 @@ export interface ActivityIdentity {
  * @example
  * ```ts ignore
  * runtime.registerActivity("Download", async (ctx, url) => {
- *   ctx.traceInfo(`fetching ${url}`);
+ *   ctx.traceInfo(`fetching ${url} for ${await ctx.orchestrationName()}`);
  *   const res = await fetch(String(url), { signal: ctx.signal });
  *   return await res.text();
  * });
@@ -56,6 +56,7 @@ export class ActivityContext {
   /** Session id, if scheduled on a session. */
   readonly sessionId: string | null;
   readonly #tag: string | null;
+  #orchestration: Promise<{ name: string; version: string } | null> | null = null;
 
   /** Created by the runtime for every activity execution. */
   constructor(identity: ActivityIdentity, log: Log, provider: Provider) {
@@ -73,6 +74,34 @@ export class ActivityContext {
   /** The routing tag the activity was scheduled with, or `null`. */
   tag(): string | null {
     return this.#tag;
+  }
+
+  /**
+   * The name of the orchestration that scheduled this activity, or `null` when its execution
+   * is gone (deleted or pruned). Read from that execution's history on first use.
+   */
+  async orchestrationName(): Promise<string | null> {
+    return (await this.#started())?.name ?? null;
+  }
+
+  /** The version of the orchestration that scheduled this activity (see `orchestrationName`). */
+  async orchestrationVersion(): Promise<string | null> {
+    return (await this.#started())?.version ?? null;
+  }
+
+  /** One history read per context, and only for activities that ask. */
+  #started(): Promise<{ name: string; version: string } | null> {
+    this.#orchestration ??= this.#provider.readWithExecution(this.instanceId, this.executionId)
+      .then((history) => {
+        const first = history[0];
+        return first?.type === "OrchestrationStarted"
+          ? { name: first.name, version: first.version }
+          : null;
+      }, (err) => {
+        this.#orchestration = null; // a failed read may be retried
+        throw err;
+      });
+    return this.#orchestration;
   }
 
   /** A client on the runtime's provider (to start or signal other orchestrations). */

@@ -75,7 +75,10 @@ function activityTask(name: string, input: unknown, sessionId?: string): Activit
 }
 
 /**
- * The context of one orchestration execution. Yield its task descriptors from a generator:
+ * The context of one orchestration execution. Yield its task descriptors from a generator.
+ * A descriptor is scheduled when it is first yielded; yielding the same descriptor again
+ * waits for the same task (a finished one gives its result again), so one deadline timer can
+ * be raced by several waits:
  *
  * @example
  * ```ts ignore
@@ -83,6 +86,19 @@ function activityTask(name: string, input: unknown, sessionId?: string): Activit
  *   const greeting = yield ctx.scheduleActivity("Hello", name);
  *   ctx.setCustomStatus("greeted");
  *   return greeting;
+ * });
+ * ```
+ *
+ * @example Collect votes until one deadline
+ * ```ts ignore
+ * runtime.registerOrchestration("Poll", function* (ctx: OrchestrationContext) {
+ *   const deadline = ctx.scheduleTimer(60_000);
+ *   const votes: unknown[] = [];
+ *   for (;;) {
+ *     const r = (yield ctx.race(ctx.dequeueEvent("votes"), deadline)) as RaceResult;
+ *     if (r.index === 1) return votes;
+ *     votes.push(r.value);
+ *   }
  * });
  * ```
  */
@@ -143,7 +159,10 @@ export class OrchestrationContext {
     };
   }
 
-  /** A durable timer of `delayMs` milliseconds. */
+  /**
+   * A durable timer of `delayMs` milliseconds, counted from the turn that first yields it.
+   * A timer that loses a `race` keeps running and can be yielded or raced again.
+   */
   scheduleTimer(delayMs: number): TimerTask {
     return { type: "timer", delayMs };
   }

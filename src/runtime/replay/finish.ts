@@ -1,7 +1,8 @@
 /**
  * The end of a turn: for a terminal outcome, the breadcrumbs and the terminal event, the
  * cancellation of unfinished activities (lock stealing), and which outgoing items survive
- * (Duroxide dispatches only detached starts from a final turn).
+ * (a final turn sends out only detached starts and the cancellations of children a race
+ * dropped).
  *
  * @module
  */
@@ -143,6 +144,13 @@ export function finishTurn(a: FinishArgs): TurnResult {
     cancelled.push({ instance: input.instance, executionId: input.executionId, activityId: id });
   }
   const orchestratorItems: WorkItem[] = a.discardNew ? [] : [...outputs.detached];
+  // Children a race dropped are still cancelled (unless they were to start in this very turn).
+  const startedNow = new Set(
+    outputs.orchestratorItems.filter((w) => w.type === "StartOrchestration").map((w) => w.instance),
+  );
+  for (const w of a.discardNew ? [] : outputs.orchestratorItems) {
+    if (w.type === "CancelInstance" && !startedNow.has(w.instance)) orchestratorItems.push(w);
+  }
   if (plan.type === "cancelled") {
     for (const t of a.tasks) {
       if (t.kind === "subOrch" && t.status === "pending" && t.childInstance) {

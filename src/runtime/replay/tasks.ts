@@ -16,13 +16,16 @@ export type BackoffStrategy =
  * Retry settings of `scheduleActivityWithRetry`. `backoff` as a number is the base of an
  * exponential backoff in ms (×2 per attempt, capped at 30 s); omitted, the base is 100 ms.
  * A `timeoutMs` above 0 bounds every attempt; an attempt that times out is not retried.
+ * A `totalTimeoutMs` above 0 bounds the attempts and backoffs together: when it passes, the
+ * running attempt is cancelled (or the backoff cut short) and the task fails with a
+ * `timeout:` error naming the last failure.
  */
 export interface RetryPolicy {
   /** Attempts in total, at least 1. */
   maxAttempts: number;
   /** Per-attempt timeout in ms; 0 or omitted means none. */
   timeoutMs?: number;
-  /** Accepted for API compatibility; not enforced. */
+  /** Timeout of all attempts and backoffs together, in ms; 0 or omitted means none. */
   totalTimeoutMs?: number;
   /** Delay between attempts. */
   backoff?: number | BackoffStrategy;
