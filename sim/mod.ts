@@ -53,4 +53,5 @@ export type * from "../src/provider_api.ts";
 export type { ErrorCode } from "../src/errors.ts";
 export * from "./validation/helpers.ts";
 export * from "./kit/mod.ts";
+export * from "./runtime/mod.ts";
 export * from "./faults/mod.ts";

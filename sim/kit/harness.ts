@@ -14,6 +14,8 @@ import type { Provider } from "../../src/provider_api.ts";
 import { quoteSchemaName } from "../../src/schema_name.ts";
 import { createSimClock, SIM_EPOCH_MS, type SimClock } from "./clock.ts";
 import { createFaultSwitch, type FaultSwitch, faultyDriver } from "./faults.ts";
+import { fuseObservation, installSimObservers } from "./observers.ts";
+import { installMutant, type StoredProcedureMutant } from "./sp_mutants.ts";
 
 /** The worker that drains all work in the liveness phase; it never sees faults or skew. */
 export const DRAIN_WORKER = "drain";
@@ -49,6 +51,13 @@ export interface SimHarnessOptions {
   wrapDriver?: (driver: SqlDriver) => SqlDriver;
   /** Wraps each worker's provider, e.g. to plant a bug. */
   wrapProvider?: (provider: Provider, worker: string) => Provider;
+  /** A broken stored procedure to install over the migrated one (see `sp_mutants.ts`). */
+  mutant?: StoredProcedureMutant;
+  /**
+   * Install the observers (`observers.ts`: the read functions the model-based steps need).
+   * @default {true}
+   */
+  observers?: boolean;
 }
 
 /**
@@ -68,12 +77,30 @@ export interface SimHarness extends AsyncDisposable {
   readonly quotedSchema: string;
   /** The database, without faults or planted bugs (for reading state). */
   readonly db: SqlDriver;
+  /**
+   * Whether the steps read the store (a PGlite harness with observers): only then are stored
+   * rows compared with the model and the stored-state invariants checked.
+   */
+  readonly observed: boolean;
   /** The simulated clock every provider reads. */
   readonly clock: SimClock;
   /** The fault switch every provider call goes through. */
   readonly faults: FaultSwitch;
   /** The logical workers, {@linkcode DRAIN_WORKER} included. */
   readonly workers: readonly string[];
+  /**
+   * How many statements the providers sent that reached the database (a call struck by a fault
+   * "before" does not): a step that sent none cannot have changed anything.
+   */
+  readonly databaseCalls: number;
+  /**
+   * Fuses an observation (`observers.ts`) into the next provider statement that reaches the
+   * database: what it changed since the fingerprint `since` is read in the same statement.
+   * Does nothing on a harness that is not {@linkcode SimHarness.observed}.
+   */
+  observeNextCall(since: string): void;
+  /** The fused observation's text, if the armed statement ran and succeeded; disarms. */
+  takeObservation(): string | null;
   /** The provider a worker calls. */
   provider(worker: string): Provider;
   /** Empties every table, resets the clock to `startMs` and disarms faults. */
@@ -85,8 +112,9 @@ export interface SimHarness extends AsyncDisposable {
 let schemaCounter = 0;
 
 /**
- * Creates the schema (migrating it through the provider), one provider per worker, and pins
- * the schema's `wait_ms()` to 0. `wait_ms()` is the only place the stored procedures read the
+ * Creates the schema (migrating it through the provider), one provider per worker, installs
+ * the kit's observer functions (`observers.ts`) and the `mutant` if any, and pins the schema's
+ * `wait_ms()` to 0. `wait_ms()` is the only place the stored procedures read the
  * database clock (to lengthen a lease by time a call spent blocked); in the simulation nothing
  * ever blocks, and a slow host must not change a lease, so the simulated clock stays the only
  * source of time.
@@ -107,13 +135,32 @@ export async function openSimHarness(options: SimHarnessOptions): Promise<SimHar
     workers = ["w1", "w2", "w3"],
     wrapDriver = (d: SqlDriver) => d,
     wrapProvider = (p: Provider) => p,
+    mutant,
+    observers = true,
   } = options;
   const quotedSchema = quoteSchemaName(schema);
   const base = pgliteDriver(db, false);
   await base.exec(`drop schema if exists ${quotedSchema} cascade`);
   const clock = createSimClock(SIM_EPOCH_MS);
   const faults = createFaultSwitch();
-  const driver = faultyDriver(wrapDriver(base), faults.options);
+  let databaseCalls = 0;
+  let observeSince: string | null = null;
+  let observation: string | null = null;
+  // Below the faults and planted bugs, so it counts (and observes) what reached the database.
+  const counted: SqlDriver = {
+    ...base,
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+      databaseCalls += 1;
+      const since = observeSince;
+      observeSince = null;
+      const fused = since === null ? null : fuseObservation(quotedSchema, sql, params, since);
+      if (!fused) return await base.query<Row>(sql, params);
+      const rows = await base.query<Row & { sim_observation?: string }>(fused.sql, fused.params);
+      observation = rows[0]?.sim_observation ?? null;
+      return rows;
+    },
+  };
+  const driver = faultyDriver(wrapDriver(counted), faults.options);
   const all = [...workers.filter((w) => w !== DRAIN_WORKER), DRAIN_WORKER];
   const providers = new Map<string, Provider>();
   const owned: PostgresProvider[] = [];
@@ -131,13 +178,29 @@ export async function openSimHarness(options: SimHarnessOptions): Promise<SimHar
     `create or replace function ${quotedSchema}.wait_ms() returns bigint
        language sql immutable as $$ select 0::bigint $$`,
   );
+  if (observers) await installSimObservers(base, quotedSchema);
+  if (mutant) await installMutant(base, quotedSchema, mutant);
   const harness: SimHarness = {
     schema,
     quotedSchema,
     db: base,
+    observed: observers,
     clock,
     faults,
     workers: all,
+    get databaseCalls() {
+      return databaseCalls;
+    },
+    observeNextCall(since) {
+      observeSince = observers ? since : null;
+      observation = null;
+    },
+    takeObservation() {
+      const taken = observation;
+      observeSince = null;
+      observation = null;
+      return taken;
+    },
     provider(worker) {
       const provider = providers.get(worker);
       if (!provider) throw new RangeError(`Unknown simulated worker: ${worker}`);

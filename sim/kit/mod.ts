@@ -81,15 +81,31 @@ export {
   createTokenRegistry,
   labelOfEvent,
   labelOfWorkItem,
-  readStoreView,
+  type RawSnapshot,
+  storeTablesOf,
+  storeViewOf,
   type TokenRegistry,
 } from "./snapshot.ts";
+export {
+  EMPTY_FINGERPRINT,
+  fuseObservation,
+  installSimObservers,
+  observationOf,
+  observeStore,
+  readStoreView,
+  type StoreObservation,
+} from "./observers.ts";
 export {
   DRAIN_WORKER,
   openSimHarness,
   type SimHarness,
   type SimHarnessOptions,
 } from "./harness.ts";
+export {
+  openProviderHarness,
+  type ProviderHarnessOptions,
+  type SimProviderFactory,
+} from "./provider_harness.ts";
 export { applyRealOp, type RealOutcome } from "./real.ts";
 export {
   checkStepInvariants,
@@ -138,3 +154,15 @@ export {
   type SimulationReport,
 } from "./run.ts";
 export { dropAckCancellations, swallowAckFailures } from "./mutants.ts";
+export {
+  ackAcceptsExpiredLease,
+  ackWorkLosesCompletion,
+  cancelBeforeEnqueue,
+  fetchTakesLiveLease,
+  installMutant,
+  mutateShippedFunction,
+  type ProcedureEdit,
+  shippedFunctionSql,
+  type StoredProcedureMutant,
+  storedProcedureMutants,
+} from "./sp_mutants.ts";

@@ -130,12 +130,33 @@ function activityResult(fetched: FetchedWorkItem | null, tokens: TokenRegistry):
   };
 }
 
+/** Reduces what a provider returned (a fault at the provider boundary hid it). */
+function providerResult(op: SimCallOp, value: unknown, tokens: TokenRegistry): SimResult {
+  switch (op.type) {
+    case "fetchOrch":
+      return turnResult(value as FetchedOrchestrationItem | null, tokens);
+    case "fetchWork":
+      return activityResult(value as FetchedWorkItem | null, tokens);
+    case "renewSessions":
+    case "cleanupSessions":
+      return { kind: "count", count: Number(value ?? 0) };
+    default:
+      return { kind: "ok" };
+  }
+}
+
 /** Reduces what the database returned to a call whose result the caller never saw. */
 function hiddenResult(op: SimCallOp, fault: InjectedFault, tokens: TokenRegistry): SimResult {
   if (fault.error !== null) {
     return { kind: "error", code: toProviderError(op.type, fault.error).code };
   }
-  const r = (fault.rows?.[0] as { r?: unknown } | undefined)?.r ?? null;
+  const row = fault.rows?.[0] as { r?: unknown; providerValue?: unknown } | undefined;
+  if (row && "providerValue" in row) return providerResult(op, row.providerValue, tokens);
+  const returned = row?.r ?? null;
+  // A single fetch may be served by the batch procedure (an array of at most one item).
+  const r = (op.type === "fetchOrch" || op.type === "fetchWork") && Array.isArray(returned)
+    ? returned[0] ?? null
+    : returned;
   switch (op.type) {
     case "fetchOrch": {
       if (r === null) return { kind: "none" };

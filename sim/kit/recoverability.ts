@@ -1,12 +1,12 @@
 /**
  * Recoverability, the "no livelock" invariant: whatever state a run reaches, once every lease
  * has lapsed all work must be fetchable again. The probe runs the real fetch procedures far in
- * the future inside a transaction that is rolled back, so it changes nothing.
+ * the future and rolls them back, so it changes nothing (see `observers.ts`).
  *
  * @module
  */
 
-import type { SqlDriver } from "../../src/driver/driver.ts";
+import type { SqlExecutor } from "../../src/driver/driver.ts";
 import { instanceStarted, type StoreView } from "./model_state.ts";
 
 /** What {@linkcode probeRecoverable} found. */
@@ -18,10 +18,10 @@ export interface RecoverabilityProbe {
 }
 
 /**
- * Recoverability: in a transaction that is rolled back, fetches at `atMs` (past every lease)
- * until nothing is left, and reports what it could fetch. Every instance with messages that
- * has started, and every activity, must come back: no lease or leftover state may block work
- * for good.
+ * Recoverability: fetches at `atMs` (past every lease) until nothing is left, and reports what
+ * it could fetch; the fetches are rolled back, so nothing changes. Every instance with messages
+ * that has started, and every activity, must come back: no lease or leftover state may block
+ * work for good. One call of the `sim_probe` function that `installSimObservers` installs.
  *
  * @example
  * ```ts ignore
@@ -29,38 +29,15 @@ export interface RecoverabilityProbe {
  * ```
  */
 export async function probeRecoverable(
-  db: SqlDriver,
+  db: SqlExecutor,
   quotedSchema: string,
   atMs: number,
 ): Promise<RecoverabilityProbe> {
-  const rollback = new Error("probe rollback");
-  let found: RecoverabilityProbe = { instances: [], activities: 0 };
-  try {
-    await db.transaction(async (tx) => {
-      const probe: RecoverabilityProbe = { instances: [], activities: 0 };
-      for (let i = 0; i < 1_000; i++) {
-        const rows = await tx.query<{ r: { instance_id: string } | null }>(
-          `select ${quotedSchema}.fetch_orchestration_item($1::bigint, 60000::bigint, null, null) as r`,
-          [atMs],
-        );
-        if (!rows[0].r) break;
-        probe.instances.push(rows[0].r.instance_id);
-      }
-      for (let i = 0; i < 1_000; i++) {
-        const rows = await tx.query<{ r: unknown }>(
-          `select ${quotedSchema}.fetch_work_item($1::bigint, 60000::bigint, 'sim-probe', 60000::bigint, 'any', '[]'::jsonb) as r`,
-          [atMs],
-        );
-        if (!rows[0].r) break;
-        probe.activities += 1;
-      }
-      found = probe;
-      throw rollback;
-    });
-  } catch (err) {
-    if (err !== rollback) throw err;
-  }
-  return found;
+  const rows = await db.query<{ p: string }>(
+    `select ${quotedSchema}.sim_probe($1::bigint) as p`,
+    [atMs],
+  );
+  return JSON.parse(rows[0].p) as RecoverabilityProbe;
 }
 
 /**

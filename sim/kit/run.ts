@@ -19,12 +19,14 @@ import { openSimHarness, type SimHarness } from "./harness.ts";
 import { checkLiveness } from "./liveness.ts";
 import { createSimContext, digest } from "./step.ts";
 import { missingCoverage, SIM_SOMETIMES } from "./coverage.ts";
+import type { StoredProcedureMutant } from "./sp_mutants.ts";
+import { openProviderHarness, type SimProviderFactory } from "./provider_harness.ts";
 
 /** Options of {@linkcode runSimulation}. */
 export interface SimulationOptions {
   /** The PGlite to simulate on. @default {the process-wide one, see {@linkcode simDatabase}} */
   db?: PGliteLike;
-  /** An open harness to reuse (then `db`, `wrapDriver` and `wrapProvider` are ignored). */
+  /** An open harness to reuse (then `db`, `wrapDriver`, `wrapProvider` and `mutant` are ignored). */
   harness?: SimHarness;
   /** The seed that fixes everything. @default {a random seed, reported} */
   seed?: number;
@@ -42,7 +44,13 @@ export interface SimulationOptions {
   workers?: number;
   /** Number of instance ids (few instances, more contention). @default {2} */
   instances?: number;
-  /** Probe recoverability after every this many steps; 0 never. @default {1} */
+  /**
+   * Run the recoverability probe after every this many steps (when the stored state changed
+   * since the last probe); 0 never, 1 after every step. A probe fetches every instance and
+   * activity once (several procedure calls), so probing every step halves the speed; the
+   * liveness drain at the end of each run checks the same property on the final state.
+   * @default {10}
+   */
   probeEvery?: number;
   /** End each run with the liveness drain. @default {true} */
   liveness?: boolean;
@@ -54,6 +62,15 @@ export interface SimulationOptions {
   wrapDriver?: (driver: SqlDriver) => SqlDriver;
   /** Wraps each worker's provider, e.g. to plant a bug. */
   wrapProvider?: (provider: Provider, worker: string) => Provider;
+  /** A broken stored procedure to install (see `sp_mutants.ts`), to check the kit finds it. */
+  mutant?: StoredProcedureMutant;
+  /**
+   * Simulate another provider (or this one on another database): its factory opens one
+   * provider per worker and empties the store before each run. Every call's result is checked
+   * against the model; the store itself is not read (see `provider_harness.ts`). `db`,
+   * `wrapDriver` and `mutant` are then ignored.
+   */
+  providers?: SimProviderFactory;
 }
 
 /** What a simulation found. */
@@ -68,6 +85,8 @@ export interface SimulationReport {
   numShrinks: number;
   /** Steps executed over all runs (shrinking included). */
   steps: number;
+  /** Provider calls the steps made (faulted ones included), over all runs. */
+  providerCalls: number;
   /** fast-check's counterexample path, or `null`. */
   path: string | null;
   /** The commands replay path of the counterexample, or `null`. */
@@ -84,7 +103,7 @@ export interface SimulationReport {
   traces: string[][];
   /** How often each situation was reached, over all runs (see {@linkcode SIM_SOMETIMES}). */
   coverage: Record<string, number>;
-  /** Wall time, ms. */
+  /** Wall time of the runs (opening the harness not included), ms. */
   durationMs: number;
 }
 
@@ -100,7 +119,8 @@ let sharedDb: Promise<PGlite> | undefined;
  * ```
  */
 export function simDatabase(): Promise<PGliteLike> {
-  sharedDb ??= PGlite.create();
+  // In memory and thrown away at exit: durability buys nothing and costs time per statement.
+  sharedDb ??= PGlite.create({ relaxedDurability: true });
   return sharedDb;
 }
 
@@ -116,7 +136,6 @@ export function simDatabase(): Promise<PGliteLike> {
  * ```
  */
 export async function runSimulation(options: SimulationOptions = {}): Promise<SimulationReport> {
-  const started = performance.now();
   const {
     seed = Math.floor(Math.random() * 2 ** 31),
     path,
@@ -126,22 +145,31 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
     faults = true,
     workers = 3,
     instances = 2,
-    probeEvery = 1,
+    probeEvery = 10,
     liveness = true,
     endOnFailure = false,
     keepTraces = false,
   } = options;
   const workerNames = Array.from({ length: workers }, (_, i) => `w${i + 1}`);
-  const harness = options.harness ?? await openSimHarness({
-    db: options.db ?? await simDatabase(),
-    workers: workerNames,
-    wrapDriver: options.wrapDriver,
-    wrapProvider: options.wrapProvider,
-  });
+  const harness = options.harness ?? (options.providers
+    ? await openProviderHarness({
+      providers: options.providers,
+      workers: workerNames,
+      wrapProvider: options.wrapProvider,
+    })
+    : await openSimHarness({
+      db: options.db ?? await simDatabase(),
+      workers: workerNames,
+      wrapDriver: options.wrapDriver,
+      wrapProvider: options.wrapProvider,
+      mutant: options.mutant,
+    }));
+  const started = performance.now();
   const runDigests: string[] = [];
   const traces: string[][] = [];
   const coverage: Record<string, number> = {};
   let steps = 0;
+  let providerCalls = 0;
   let lastFailure: { trace: string[]; script: string[]; error: unknown } | null = null;
   const config = {
     workers: workerNames,
@@ -162,6 +190,7 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
       runDigests.push(digest(ctx.trace.join("\n")));
       if (keepTraces) traces.push(ctx.trace);
       steps += ctx.trace.length;
+      providerCalls += ctx.providerCalls;
       for (const [key, n] of Object.entries(ctx.coverage)) coverage[key] = (coverage[key] ?? 0) + n;
     }
   };
@@ -180,6 +209,7 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
       numRuns: details.numRuns,
       numShrinks: details.numShrinks,
       steps,
+      providerCalls,
       path: details.path,
       replayPath: details.replayPath,
       counterexample: failed ? (failure?.script ?? []).join("\n") : null,
@@ -254,7 +284,8 @@ export async function checkDeterminism(
  * import { formatSimulationReport } from "@duroxide/pg/sim";
  *
  * const text = formatSimulationReport({
- *   ok: true, seed: 1, numRuns: 10, numShrinks: 0, steps: 300, path: null, replayPath: null,
+ *   ok: true, seed: 1, numRuns: 10, numShrinks: 0, steps: 300, providerCalls: 240, path: null,
+ *   replayPath: null,
  *   counterexample: null, failure: null, trace: [], traceDigest: "0badf00d", traces: [],
  *   coverage: {}, durationMs: 1234,
  * });
@@ -265,8 +296,11 @@ export function formatSimulationReport(report: SimulationReport): string {
   const seconds = (report.durationMs / 1000).toFixed(1);
   if (report.ok) {
     const missing = missingCoverage(report.coverage);
-    return `Simulation passed: ${report.numRuns} runs, ${report.steps} steps, seed ${report.seed}, ` +
-      `${seconds} s (trace digest ${report.traceDigest})\n` +
+    const rate = (n: number) => (n / (report.durationMs / 1000)).toFixed(0);
+    return `Simulation passed: ${report.numRuns} runs, ${report.steps} steps ` +
+      `(${rate(report.steps)}/s), ${report.providerCalls} provider calls ` +
+      `(${rate(report.providerCalls)}/s), seed ${report.seed}, ${seconds} s ` +
+      `(trace digest ${report.traceDigest})\n` +
       `  reached ${SIM_SOMETIMES.length - missing.length}/${SIM_SOMETIMES.length} situations` +
       (missing.length ? `; never reached: ${missing.join("; ")}` : "");
   }

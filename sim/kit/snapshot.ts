@@ -1,16 +1,15 @@
 /**
- * Reads the provider's tables in one statement and turns them into a {@linkcode StoreView}:
- * payload labels instead of JSON, handles instead of lock tokens. The tables are private to
+ * Turns the provider's tables (read in one call, see `observers.ts`) into a
+ * {@linkcode StoreView}: payload labels instead of JSON, handles instead of lock tokens. The tables are private to
  * the provider; only the simulation reads them, to compare the database with the model and to
  * check invariants directly on what is stored.
  *
  * @module
  */
 
-import type { SqlExecutor } from "../../src/driver/driver.ts";
 import { decodeEvent, decodeWorkItem } from "../../src/codec.ts";
 import type { Event, WorkItem } from "../../src/types.ts";
-import { canonicalStore, type StoreView } from "./model_state.ts";
+import { canonicalStore, emptyStore, type StoreView } from "./model_state.ts";
 import type { SimMessageKind } from "./ops.ts";
 
 /**
@@ -118,8 +117,10 @@ export function labelOfEvent(event: Event): string {
   return `?${event.type}`;
 }
 
-interface RawSnapshot {
-  oq: {
+/** The provider's tables as the observer functions return them (see `observers.ts`). */
+export interface RawSnapshot {
+  /** Orchestrator queue rows, oldest first. */
+  orchestratorQueue: {
     kind: string;
     instance: string;
     item: string;
@@ -127,7 +128,8 @@ interface RawSnapshot {
     token: string | null;
     attempts: number;
   }[];
-  wq: {
+  /** Worker queue rows, oldest first. */
+  workerQueue: {
     instance: string;
     executionId: number;
     activityId: number;
@@ -140,10 +142,15 @@ interface RawSnapshot {
     attempts: number;
     createdAt: number;
   }[];
-  locks: { instance: string; token: string; lockedUntil: number }[];
+  /** Instance locks. */
+  instanceLocks: { instance: string; token: string; lockedUntil: number }[];
+  /** Sessions. */
   sessions: { session: string; owner: string; lockedUntil: number; lastActivity: number }[];
+  /** History rows. */
   history: { instance: string; executionId: number; eventId: number; data: string }[];
+  /** Executions. */
   executions: { instance: string; executionId: number; status: string }[];
+  /** Instances. */
   instances: {
     instance: string;
     name: string;
@@ -154,148 +161,90 @@ interface RawSnapshot {
   }[];
 }
 
-function snapshotSql(quotedSchema: string): string {
-  const s = quotedSchema;
-  const agg = (fields: string, table: string, order: string) =>
-    `(select coalesce(jsonb_agg(jsonb_build_object(${fields}) order by ${order}), '[]'::jsonb) from ${s}.${table})`;
-  return `select jsonb_build_object(
-    'oq', ${
-    agg(
-      `'kind', kind, 'instance', instance_id, 'item', work_item, 'visibleAt', visible_at,
-       'token', lock_token, 'attempts', attempt_count`,
-      "orchestrator_queue",
-      "id",
-    )
-  },
-    'wq', ${
-    agg(
-      `'instance', instance_id, 'executionId', execution_id, 'activityId', activity_id,
-       'session', session_id, 'tag', tag, 'item', work_item, 'visibleAt', visible_at,
-       'token', lock_token, 'lockedUntil', locked_until, 'attempts', attempt_count,
-       'createdAt', created_at_ms`,
-      "worker_queue",
-      "id",
-    )
-  },
-    'locks', ${
-    agg(
-      `'instance', instance_id, 'token', lock_token, 'lockedUntil', locked_until`,
-      "instance_locks",
-      "instance_id",
-    )
-  },
-    'sessions', ${
-    agg(
-      `'session', session_id, 'owner', worker_id, 'lockedUntil', locked_until,
-       'lastActivity', last_activity_at`,
-      "sessions",
-      "session_id",
-    )
-  },
-    'history', ${
-    agg(
-      `'instance', instance_id, 'executionId', execution_id, 'eventId', event_id, 'data', event_data`,
-      "history",
-      "instance_id, execution_id, event_id",
-    )
-  },
-    'executions', ${
-    agg(
-      `'instance', instance_id, 'executionId', execution_id, 'status', status`,
-      "executions",
-      "instance_id, execution_id",
-    )
-  },
-    'instances', ${
-    agg(
-      `'instance', instance_id, 'name', orchestration_name, 'version', orchestration_version,
-       'current', current_execution_id, 'customStatus', custom_status,
-       'customStatusVersion', custom_status_version`,
-      "instances",
-      "instance_id",
-    )
-  }) as snapshot`;
-}
-
-function decodeLabel(text: string): string {
-  try {
-    return labelOfWorkItem(decodeWorkItem(text));
-  } catch {
-    return `?undecodable`;
-  }
-}
-
-function decodeEventLabel(text: string): string {
-  try {
-    return labelOfEvent(decodeEvent(text));
-  } catch {
-    return `?undecodable`;
-  }
-}
-
 /**
- * Reads the provider's tables in `quotedSchema` as a canonical {@linkcode StoreView}, naming
- * lock tokens with `tokens`.
- *
- * @example
- * ```ts ignore
- * const view = await readStoreView(driver, '"sim_1"', createTokenRegistry());
- * console.log(view.orchestratorQueue.map((m) => m.label));
- * ```
+ * Labels by stored text: a step re-reads every row, and most rows did not change, so each
+ * payload is decoded once (bounded, so a long soak does not grow it without limit).
  */
-export async function readStoreView(
-  db: SqlExecutor,
-  quotedSchema: string,
-  tokens: TokenRegistry,
-): Promise<StoreView> {
-  const rows = await db.query<{ snapshot: RawSnapshot }>(snapshotSql(quotedSchema));
-  const raw = rows[0].snapshot;
-  const handle = (token: string | null) => token === null ? null : tokens.handleOf(token);
-  return canonicalStore({
-    orchestratorQueue: raw.oq.map((m) => ({
-      label: decodeLabel(m.item),
+const labelCache = new Map<string, string>();
+const LABEL_CACHE_LIMIT = 50_000;
+
+function cachedLabel(text: string, decode: (text: string) => string): string {
+  let label = labelCache.get(text);
+  if (label === undefined) {
+    try {
+      label = decode(text);
+    } catch {
+      label = "?undecodable";
+    }
+    if (labelCache.size >= LABEL_CACHE_LIMIT) labelCache.clear();
+    labelCache.set(text, label);
+  }
+  return label;
+}
+
+const workItemLabel = (text: string) => labelOfWorkItem(decodeWorkItem(text));
+const eventLabel = (text: string) => labelOfEvent(decodeEvent(text));
+
+type Converters = {
+  [K in keyof StoreView]: (raw: RawSnapshot[K], tokens: TokenRegistry) => StoreView[K];
+};
+
+function handleOf(tokens: TokenRegistry, token: string | null): string | null {
+  return token === null ? null : tokens.handleOf(token);
+}
+
+const CONVERT: Converters = {
+  orchestratorQueue: (rows, tokens) =>
+    rows.map((m) => ({
+      label: cachedLabel(m.item, workItemLabel),
       instance: m.instance,
       kind: m.kind as SimMessageKind,
       visibleAt: Number(m.visibleAt),
-      lock: handle(m.token),
+      lock: handleOf(tokens, m.token),
       attempts: m.attempts,
     })),
-    workerQueue: raw.wq.map((w) => ({
-      label: decodeLabel(w.item),
+  workerQueue: (rows, tokens) =>
+    rows.map((w) => ({
+      label: cachedLabel(w.item, workItemLabel),
       instance: w.instance,
       executionId: Number(w.executionId),
       activityId: Number(w.activityId),
       session: w.session,
       tag: w.tag,
       visibleAt: Number(w.visibleAt),
-      lock: handle(w.token),
+      lock: handleOf(tokens, w.token),
       lockedUntil: w.lockedUntil === null ? null : Number(w.lockedUntil),
       attempts: w.attempts,
       createdAt: Number(w.createdAt),
     })),
-    instanceLocks: raw.locks.map((l) => ({
+  instanceLocks: (rows, tokens) =>
+    rows.map((l) => ({
       instance: l.instance,
       lock: tokens.handleOf(l.token),
       lockedUntil: Number(l.lockedUntil),
     })),
-    sessions: raw.sessions.map((s) => ({
-      session: s.session,
-      owner: s.owner,
-      lockedUntil: Number(s.lockedUntil),
-      lastActivity: Number(s.lastActivity),
+  sessions: (rows) =>
+    rows.map((x) => ({
+      session: x.session,
+      owner: x.owner,
+      lockedUntil: Number(x.lockedUntil),
+      lastActivity: Number(x.lastActivity),
     })),
-    history: raw.history.map((h) => ({
+  history: (rows) =>
+    rows.map((h) => ({
       instance: h.instance,
       executionId: Number(h.executionId),
       eventId: Number(h.eventId),
-      label: decodeEventLabel(h.data),
+      label: cachedLabel(h.data, eventLabel),
     })),
-    executions: raw.executions.map((e) => ({
+  executions: (rows) =>
+    rows.map((e) => ({
       instance: e.instance,
       executionId: Number(e.executionId),
       status: e.status,
     })),
-    instances: raw.instances.map((i) => ({
+  instances: (rows) =>
+    rows.map((i) => ({
       instance: i.instance,
       name: i.name,
       version: i.version,
@@ -303,5 +252,53 @@ export async function readStoreView(
       customStatus: i.customStatus,
       customStatusVersion: Number(i.customStatusVersion),
     })),
-  });
+};
+
+/**
+ * Turns the tables in `raw` (some or all of them) into their canonical {@linkcode StoreView}
+ * form: payload labels instead of JSON, handles (named with `tokens`) instead of lock tokens.
+ * Tables missing from `raw` are missing from the result.
+ *
+ * @example
+ * ```ts
+ * import { createTokenRegistry, storeTablesOf } from "@duroxide/pg/sim";
+ *
+ * const tables = storeTablesOf({
+ *   instanceLocks: [{ instance: "i1", token: "t-1", lockedUntil: 5 }],
+ * }, createTokenRegistry());
+ * console.assert(tables.instanceLocks?.[0].lock === "?t-1" && tables.history === undefined);
+ * ```
+ */
+export function storeTablesOf(
+  raw: Partial<RawSnapshot>,
+  tokens: TokenRegistry,
+): Partial<StoreView> {
+  const out: Partial<Record<keyof StoreView, unknown>> = {};
+  for (const table of Object.keys(raw) as (keyof StoreView)[]) {
+    const convert = CONVERT[table] as (rows: unknown, tokens: TokenRegistry) => unknown;
+    if (!convert) throw new TypeError(`Unknown table in a snapshot: ${table}`);
+    out[table] = convert(raw[table], tokens);
+  }
+  const canonical = canonicalStore({ ...emptyStore(), ...(out as Partial<StoreView>) });
+  return Object.fromEntries(
+    Object.keys(out).map((table) => [table, canonical[table as keyof StoreView]]),
+  ) as Partial<StoreView>;
+}
+
+/**
+ * Turns a whole snapshot into a canonical {@linkcode StoreView}.
+ *
+ * @example
+ * ```ts
+ * import { createTokenRegistry, storeViewOf } from "@duroxide/pg/sim";
+ *
+ * const view = storeViewOf({
+ *   orchestratorQueue: [], workerQueue: [], sessions: [], history: [], executions: [],
+ *   instances: [], instanceLocks: [{ instance: "i1", token: "t-1", lockedUntil: 5 }],
+ * }, createTokenRegistry());
+ * console.assert(view.instanceLocks[0].lock === "?t-1");
+ * ```
+ */
+export function storeViewOf(raw: RawSnapshot, tokens: TokenRegistry): StoreView {
+  return { ...emptyStore(), ...storeTablesOf(raw, tokens) };
 }

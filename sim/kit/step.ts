@@ -1,5 +1,6 @@
 /**
- * One simulation step, end to end: the model predicts, the real provider acts, the results and
+ * One simulation step, end to end: the model predicts, the real provider acts, the tables the
+ * call changed are read back (in the call's own statement, see `observers.ts`), the result and
  * the whole database are compared with the prediction, and the invariants are checked on the
  * database directly. Every step appends one line to the run's trace.
  *
@@ -8,7 +9,11 @@
 
 import type { SimHarness } from "./harness.ts";
 import { checkStepInvariants, createInvariantLedger, type InvariantLedger } from "./invariants.ts";
-import { expectedRecoverable, probeRecoverable } from "./recoverability.ts";
+import {
+  expectedRecoverable,
+  probeRecoverable,
+  type RecoverabilityProbe,
+} from "./recoverability.ts";
 import { applyModelOp } from "./model.ts";
 import {
   canonicalStore,
@@ -21,7 +26,14 @@ import {
 import { formatOp, formatResult, isCallOp, type SimOp, type SimResult } from "./ops.ts";
 import { applyRealOp } from "./real.ts";
 import { stepCoverage } from "./coverage.ts";
-import { createTokenRegistry, readStoreView, type TokenRegistry } from "./snapshot.ts";
+import { createTokenRegistry, type TokenRegistry } from "./snapshot.ts";
+import { EMPTY_FINGERPRINT, observationOf, observeStore } from "./observers.ts";
+
+/** The tables of a view, in the order their digests make the state's digest. */
+const TABLE_ORDER = Object.keys(emptyStore()) as (keyof StoreView)[];
+
+/** The digest of an empty table. */
+const EMPTY_TABLE = fnv1a("[]");
 
 /** How far past the last recorded time the recoverability probe looks, ms. */
 const PROBE_HORIZON_MS = 1_000_000_000;
@@ -46,8 +58,14 @@ export interface SimContext {
   probeEvery: number;
   /** How often each situation was reached (see `SIM_SOMETIMES`). */
   coverage: Record<string, number>;
-  /** Digest of the database the recoverability probe last checked. */
-  probed: string;
+  /** Provider calls the steps made so far. */
+  providerCalls: number;
+  /** Whether the database changed since the recoverability probe last ran. */
+  unprobed: boolean;
+  /** The tables' fingerprint when {@linkcode SimContext.view} was read (see `observers.ts`). */
+  fingerprint: string;
+  /** Digest of each table of {@linkcode SimContext.view} (the trace shows their digest). */
+  tableDigests: Record<keyof StoreView, string>;
 }
 
 /**
@@ -98,9 +116,15 @@ export function createSimContext(
     view: emptyStore(),
     trace: [],
     script: [],
-    probeEvery: options.probeEvery ?? 1,
+    probeEvery: options.probeEvery ?? 10,
     coverage: {},
-    probed: "",
+    providerCalls: 0,
+    unprobed: false,
+    fingerprint: EMPTY_FINGERPRINT,
+    tableDigests: Object.fromEntries(TABLE_ORDER.map((t) => [t, EMPTY_TABLE])) as Record<
+      keyof StoreView,
+      string
+    >,
   };
 }
 
@@ -151,19 +175,34 @@ function tableDiffs(model: StoreView, db: StoreView): string[] {
   return diffs;
 }
 
-async function checkRecoverable(ctx: SimContext, problems: string[]): Promise<void> {
-  const at = ctx.model.now + PROBE_HORIZON_MS;
-  const expected = expectedRecoverable(ctx.view, at);
-  const found = await probeRecoverable(ctx.harness.db, ctx.harness.quotedSchema, at);
+/** The time the recoverability probe fetches at: past every lease the run can have taken. */
+function probeTime(ctx: SimContext): number {
+  return ctx.model.now + PROBE_HORIZON_MS;
+}
+
+/** Instances with how often each came back, e.g. `[i1 i2×1000]`. */
+function tally(instances: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const i of instances) counts.set(i, (counts.get(i) ?? 0) + 1);
+  return `[${[...counts].map(([i, n]) => n === 1 ? i : `${i}×${n}`).join(" ")}]`;
+}
+
+function checkProbe(
+  view: StoreView,
+  atMs: number,
+  found: RecoverabilityProbe,
+  problems: string[],
+): void {
+  const expected = expectedRecoverable(view, atMs);
   if (
     !same(expected.instances, [...found.instances].sort()) ||
     expected.activities !== found.activities
   ) {
     problems.push(
       `recoverability: past every lease a fetch reaches instances ${
-        JSON.stringify(found.instances)
+        tally(found.instances)
       } and ${found.activities} activities, expected ${
-        JSON.stringify(expected.instances)
+        tally(expected.instances)
       } and ${expected.activities}`,
     );
   }
@@ -184,7 +223,12 @@ export async function runStep(ctx: SimContext, op: SimOp): Promise<SimResult> {
   const now = isCallOp(op) ? modelNowOf(ctx.model, op.worker) : ctx.model.now;
   const skew = isCallOp(op) ? now - ctx.model.now : 0;
   const expected = applyModelOp(ctx.model, op);
-  const actual = await applyRealOp(ctx.harness, ctx.tokens, op);
+  const harness = ctx.harness;
+  if (isCallOp(op)) ctx.providerCalls += 1;
+  const callsBefore = harness.databaseCalls;
+  harness.observeNextCall(ctx.fingerprint);
+  const actual = await applyRealOp(harness, ctx.tokens, op);
+  const fused = harness.takeObservation();
   const line = `${ctx.trace.length + 1}. ${formatOp(op)} -> ${formatResult(actual.result)}`;
   const problems: string[] = [];
   if (!same(expected.result, actual.result)) {
@@ -197,7 +241,36 @@ export async function runStep(ctx: SimContext, op: SimOp): Promise<SimResult> {
     );
   }
   const before = ctx.view;
-  const after = await readStoreView(ctx.harness.db, ctx.harness.quotedSchema, ctx.tokens);
+  let after = before;
+  const calls = harness.databaseCalls - callsBefore;
+  if (!harness.observed) {
+    // Over a provider factory nothing reads the store: results are all that is checked, and
+    // the model's store stands in for the views the coverage and the liveness drain use.
+    after = canonicalStore(ctx.model.store);
+    return finishStep(ctx, op, line, problems, before, after, skew, actual.result, actual.database);
+  }
+  // A step that sent no statement (a move of the clock, a crash, a call struck before it
+  // reached the database) cannot have changed the database: there is nothing to read.
+  if (calls > 0) {
+    // Normally read in the call's own statement; a call that failed (or a step that sent more
+    // than one statement) is observed with a call of its own.
+    const observed = fused !== null && calls === 1
+      ? observationOf(fused, ctx.tokens)
+      : await observeStore(harness.db, harness.quotedSchema, ctx.tokens, ctx.fingerprint);
+    ctx.fingerprint = observed.fingerprint;
+    if (Object.keys(observed.changed).length) {
+      after = { ...before, ...observed.changed };
+      ctx.unprobed = true;
+    }
+    const probeDue = ctx.probeEvery > 0 && (ctx.trace.length + 1) % ctx.probeEvery === 0;
+    // The probe depends only on what is stored: a state probed already needs no new probe.
+    if (probeDue && ctx.unprobed) {
+      const atMs = probeTime(ctx);
+      const found = await probeRecoverable(harness.db, harness.quotedSchema, atMs);
+      checkProbe(after, atMs, found, problems);
+      ctx.unprobed = false;
+    }
+  }
   problems.push(...tableDiffs(canonicalStore(ctx.model.store), after));
   problems.push(
     ...checkStepInvariants(
@@ -205,21 +278,36 @@ export async function runStep(ctx: SimContext, op: SimOp): Promise<SimResult> {
       ctx.ledger,
     ),
   );
-  for (
-    const key of stepCoverage(op, skew, actual.result, actual.database, before, after, ctx.ledger)
-  ) {
+  return finishStep(ctx, op, line, problems, before, after, skew, actual.result, actual.database);
+}
+
+/** Counts the situations reached, records the step in the trace, and throws its problems. */
+function finishStep(
+  ctx: SimContext,
+  op: SimOp,
+  line: string,
+  problems: string[],
+  before: StoreView,
+  after: StoreView,
+  skew: number,
+  result: SimResult,
+  database: SimResult | null,
+): SimResult {
+  for (const key of stepCoverage(op, skew, result, database, before, after, ctx.ledger)) {
     ctx.coverage[key] = (ctx.coverage[key] ?? 0) + 1;
   }
-  ctx.view = after;
-  const state = digest(JSON.stringify(after));
-  // The probe depends only on what is stored: a step that changed nothing needs no new probe.
-  if (ctx.probeEvery > 0 && (ctx.trace.length + 1) % ctx.probeEvery === 0 && state !== ctx.probed) {
-    await checkRecoverable(ctx, problems);
-    ctx.probed = state;
+  if (after !== before) {
+    for (const table of Object.keys(after) as (keyof StoreView)[]) {
+      if (after[table] !== before[table]) {
+        ctx.tableDigests[table] = digest(JSON.stringify(after[table]));
+      }
+    }
   }
-  ctx.trace.push(`${line}  #${state}`);
+  const afterDigest = digest(TABLE_ORDER.map((t) => ctx.tableDigests[t]).join(""));
+  ctx.view = after;
+  ctx.trace.push(`${line}  #${afterDigest}`);
   if (problems.length) throw new SimulationFailure(line, problems);
-  return actual.result;
+  return result;
 }
 
 /**
@@ -234,6 +322,8 @@ export async function runStep(ctx: SimContext, op: SimOp): Promise<SimResult> {
  */
 export async function assertRecoverable(ctx: SimContext): Promise<void> {
   const problems: string[] = [];
-  await checkRecoverable(ctx, problems);
+  const atMs = probeTime(ctx);
+  const found = await probeRecoverable(ctx.harness.db, ctx.harness.quotedSchema, atMs);
+  checkProbe(ctx.view, atMs, found, problems);
   if (problems.length) throw new SimulationFailure("recoverability probe", problems);
 }
