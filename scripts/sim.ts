@@ -19,6 +19,8 @@
  * - `SIM_PATH`, `SIM_REPLAY`: fast-check's counterexample path and commands replay path, as a
  *   provider failure prints them, to replay exactly the shrunk counterexample;
  * - `SIM_FAULTS=0`: no fault injection, crashes, clock jumps or skew;
+ * - `SIM_RENEWAL_FAULTS=1`: faults strike the runtime's lease renewals too (off by default: see
+ *   `renewalFault` in `sim/runtime/scheduler.ts`);
  * - `SIM_DETERMINISM_RUNS`: runs of each determinism self-check (default 25 for the provider,
  *   5 for the runtime; 0 skips them).
  *
@@ -30,6 +32,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import {
   checkDeterminism,
+  DEFAULT_CHAOS,
   formatRuntimeSimulationReport,
   formatSimulationReport,
   registerSampleWorkload,
@@ -115,7 +118,10 @@ async function simulateRuntime(db: PGlite): Promise<boolean> {
     runs,
     register: registerSampleWorkload,
     workload: sampleWorkload,
-    faults,
+    faults: faults && {
+      ...DEFAULT_CHAOS,
+      renewalFault: Deno.env.get("SIM_RENEWAL_FAULTS") === "1" ? DEFAULT_CHAOS.fault : 0,
+    },
   };
   console.log(
     `Runtime simulation: SIM_SEED=${seed}, ${runs} runs per batch` +

@@ -26,7 +26,10 @@ import { openProviderHarness, type SimProviderFactory } from "./provider_harness
 export interface SimulationOptions {
   /** The PGlite to simulate on. @default {the process-wide one, see {@linkcode simDatabase}} */
   db?: PGliteLike;
-  /** An open harness to reuse (then `db`, `wrapDriver`, `wrapProvider` and `mutant` are ignored). */
+  /**
+   * An open harness to reuse (then `db`, `providers`, `wrapDriver`, `wrapProvider` and `mutant`
+   * are ignored).
+   */
   harness?: SimHarness;
   /** The seed that fixes everything. @default {a random seed, reported} */
   seed?: number;

@@ -29,7 +29,8 @@ import { compareRunOutcomes, readRunOutcome, type RunOutcome } from "./outcome.t
 import { createSimRandom, type SimRandom } from "./random.ts";
 import { DEFAULT_CHAOS, NO_CHAOS, RuntimeScheduler, type SimChaos } from "./scheduler.ts";
 import { type RuntimeWorkload, workloadClient } from "./workload.ts";
-import { sessionKeeper, workerSlot } from "./worker_slot.ts";
+import { workerSlot } from "./worker_slot.ts";
+import { sessionKeeper } from "./session_keeper.ts";
 
 /**
  * Where a simulation registers orchestrations and activities: the registration methods of
@@ -419,7 +420,10 @@ export function formatRuntimeSimulationReport(
   const failure = report.failure!;
   const keep = options.traceLines ?? 60;
   const trace = failure.trace.length > keep
-    ? [`… ${failure.trace.length - keep} earlier steps`, ...failure.trace.slice(-keep)]
+    ? [
+      `… ${failure.trace.length - keep} earlier steps`,
+      ...failure.trace.slice(failure.trace.length - keep),
+    ]
     : failure.trace;
   return [
     `Runtime simulation FAILED: ${summary}`,

@@ -4,8 +4,7 @@
  * node's limit, poison an activity fetched too often, abandon one nobody registered, run the
  * handler, and ack its result (abandoning when the ack fails). While the ack waits, the lock is
  * renewed; a failed renewal means the activity was cancelled (or its lease lost): its result is
- * dropped and the lock released with an ack without completion. Also the session keeper
- * (`session_manager.ts`): renew the node's sessions, sweep orphaned ones.
+ * dropped and the lock released with an ack without completion.
  *
  * The activity runs at once when fetched (it takes no simulated time); user activities must be
  * deterministic. The system activities are reimplemented so that `newGuid` is deterministic
@@ -26,78 +25,11 @@ import {
   SYSCALL_NEW_GUID,
   SYSCALL_UTC_NOW_MS,
 } from "../../src/runtime/replay/system_activities.ts";
-import { renewalIntervalMs } from "../../src/runtime/options.ts";
 import type { SimNodeState } from "./node_state.ts";
 import type { SimActor, SimRenewal } from "./scheduler.ts";
+import { gatedProvider } from "./app_provider.ts";
 
 type ActivityItem = Extract<WorkItem, { type: "ActivityExecute" }>;
-
-const PROVIDER_METHODS = [
-  "fetchOrchestrationItem",
-  "ackOrchestrationItem",
-  "abandonOrchestrationItem",
-  "renewOrchestrationItemLock",
-  "read",
-  "readWithExecution",
-  "appendWithExecution",
-  "enqueueForWorker",
-  "enqueueForOrchestrator",
-  "fetchWorkItem",
-  "ackWorkItem",
-  "renewWorkItemLock",
-  "abandonWorkItem",
-  "renewSessionLock",
-  "cleanupOrphanedSessions",
-  "getCustomStatus",
-  "getKvValue",
-  "getKvAllValues",
-  "getInstanceStats",
-] as const;
-
-const READS = new Set([
-  "read",
-  "readWithExecution",
-  "getCustomStatus",
-  "getKvValue",
-  "getKvAllValues",
-  "getInstanceStats",
-]);
-
-function describeArgument(arg: unknown): string {
-  if (typeof arg === "string") return arg;
-  if (arg && typeof arg === "object" && "type" in arg && "instance" in arg) {
-    return `${String(arg.type)} ${String(arg.instance)}`;
-  }
-  return "";
-}
-
-/**
- * The provider as the application code of an actor sees it (an activity's context and client,
- * the workload's client): every call parks at the actor's gate, so it is a step of its own and
- * the interleaving stays deterministic. Application calls are never struck by injected faults:
- * their outcome changes the business result, which the simulation compares.
- *
- * @example
- * ```ts ignore
- * const client = new Client(gatedProvider(actor, provider));
- * ```
- */
-export function gatedProvider(actor: SimActor, provider: Provider): Provider {
-  const methods = new Set<string>(PROVIDER_METHODS);
-  return new Proxy(provider, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (typeof property !== "string" || typeof value !== "function") return value;
-      if (!methods.has(property)) return value.bind(target);
-      return (...args: unknown[]) =>
-        actor.call(
-          `${property}(${describeArgument(args[0])})`,
-          () => value.apply(target, args),
-          { quiet: () => READS.has(property) },
-        );
-    },
-  });
-}
 
 function codeOf(err: unknown): string {
   return err instanceof ProviderError ? err.code : errorText(err);
@@ -373,45 +305,5 @@ async function ackOrAbandon(
       () => provider.abandonWorkItem(lockToken, 100, false),
       { faultable: true },
     ).catch(() => {});
-  }
-}
-
-/**
- * The session keeper of a node (`session_manager.ts`): renews the node's sessions every
- * renewal interval and sweeps orphaned sessions every cleanup interval, in simulated time.
- *
- * @example
- * ```ts ignore
- * scheduler.spawn("n1", "n1.1/sessions", (actor) => sessionKeeper(actor, node));
- * ```
- */
-export async function sessionKeeper(actor: SimActor, node: SimNodeState): Promise<void> {
-  const { provider, options } = node;
-  const every = renewalIntervalMs(options.sessionLockMs, 5_000);
-  let nextRenew = options.clock() + every;
-  let nextSweep = options.clock() + options.sessionCleanupMs;
-  for (;;) {
-    const sweep = nextSweep <= nextRenew;
-    const at = sweep ? nextSweep : nextRenew;
-    if (sweep) {
-      await actor.call(
-        "cleanupOrphanedSessions",
-        () => provider.cleanupOrphanedSessions(options.sessionIdleMs),
-        { faultable: true, notBefore: at, quiet: () => true, describe: String },
-      ).catch(() => 0);
-      nextSweep = options.clock() + options.sessionCleanupMs;
-    } else {
-      await actor.call(
-        "renewSessionLock",
-        () =>
-          provider.renewSessionLock(
-            [options.workerNodeId ?? node.ownerId],
-            options.sessionLockMs,
-            options.sessionIdleMs,
-          ),
-        { faultable: true, notBefore: at, quiet: () => true, describe: String },
-      ).catch(() => 0);
-      nextRenew = options.clock() + every;
-    }
   }
 }

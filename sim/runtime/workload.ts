@@ -11,7 +11,7 @@ import { Client } from "../../src/client/client.ts";
 import type { Provider } from "../../src/provider_api.ts";
 import type { Event } from "../../src/types.ts";
 import type { SimActor } from "./scheduler.ts";
-import { gatedProvider } from "./worker_slot.ts";
+import { gatedProvider } from "./app_provider.ts";
 
 /** An orchestration the workload starts. */
 export interface WorkloadStart {

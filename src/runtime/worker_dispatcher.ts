@@ -211,7 +211,10 @@ async function runActivity(
     try {
       await provider.renewWorkItemLock(lockToken, options.workerLockMs);
       return true;
-    } catch {
+    } catch (err) {
+      // A transient failure (connection, conflict) says nothing about the lock: keep the
+      // activity and renew again. Only a lost lock (cancelled or expired) cancels it.
+      if (err instanceof ProviderError && err.retryable) return true;
       ctx.cancel("the activity's lock was lost (cancelled or expired)");
       return false;
     }
