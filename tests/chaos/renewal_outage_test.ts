@@ -3,10 +3,10 @@
  * interval run (4 s activities, 2 s worker lock renewed every second). Every renewal in the
  * outage fails with a retryable connection error; the activities must still complete.
  *
- * Ignored, it fails today (an orchestration waits forever): the worker dispatcher treats any
- * failed renewal as "the activity was cancelled", and after the grace period acks the item
- * without a result; once the server is back that ack succeeds and deletes the activity, so no
- * completion ever reaches the orchestration (src/runtime/worker_dispatcher.ts, `runActivity`).
+ * A regression test: the worker dispatcher used to treat any failed renewal as "the activity
+ * was cancelled" and, after the grace period, ack the item without a result; once the server
+ * was back that ack deleted the activity, and its orchestration waited forever. Now only a lost
+ * lock cancels. Activities may still run twice: their 2 s lease can lapse during the outage.
  */
 
 import { chaosTest } from "./_support/harness.ts";

@@ -25,7 +25,7 @@ export function formatMs(v: number | number[]): string {
 /** Prints the scenario's report and appends it to `CHAOS_REPORT` (JSON lines) when set. */
 export async function report(scenario: string, outcome: Outcome, details: Details = {}) {
   const lines = [
-    `== ${scenario}`,
+    `report: ${scenario}`,
     `   started ${outcome.started} | completed correctly ${outcome.completedCorrectly}` +
     ` | wrong ${outcome.wrong.length} | lost ${outcome.lost.length}`,
     `   activities ${outcome.activitiesExecuted}/${outcome.activitiesExpected} executed` +
