@@ -185,8 +185,15 @@ export async function migrate(
   }
 }
 
-/** Names of the objects of one kind (`table`, `function`) the shipped migrations create. */
-function shippedObjectNames(
+/**
+ * Names of the objects of one kind (`table`, `function`) the shipped migrations create.
+ *
+ * @example
+ * ```ts ignore
+ * const functions = shippedObjectNames("function", EMBEDDED_MIGRATIONS);
+ * ```
+ */
+export function shippedObjectNames(
   kind: "table" | "function",
   migrations: readonly EmbeddedMigration[],
 ): string[] {

@@ -12,7 +12,7 @@ import type { Sql } from "postgres";
 import type { SqlDriver } from "../driver/driver.ts";
 import { postgresJsDriver } from "../driver/postgres_js.ts";
 import { EMBEDDED_MIGRATIONS } from "../migrations/_embedded.ts";
-import { migrate } from "../migrations/runner.ts";
+import { migrate, shippedObjectNames } from "../migrations/runner.ts";
 import { quoteSchemaName } from "../schema_name.ts";
 import { toProviderError } from "../sqlstate.ts";
 
@@ -36,17 +36,6 @@ function quoteRoleName(role: unknown): string {
     throw new TypeError(`Invalid role name: "${role}" is reserved`);
   }
   return `"${role.replaceAll('"', '""')}"`;
-}
-
-/** The names of the functions the shipped migrations create (the provider's, even in `public`). */
-function providerFunctionNames(): string[] {
-  const names = new Set<string>();
-  for (const m of EMBEDDED_MIGRATIONS) {
-    for (const match of m.sql.matchAll(/create (?:or replace )?function @SCHEMA@\.(\w+)/gi)) {
-      names.add(match[1]);
-    }
-  }
-  return [...names];
 }
 
 function driverOf(driverOrSql: SqlDriver | Sql): SqlDriver {
@@ -77,7 +66,7 @@ async function changePrivileges(
           where p.pronamespace = $1::text::regnamespace
             and p.proname in (select jsonb_array_elements_text($2::text::jsonb))
           order by 1`,
-        [quotedSchema, JSON.stringify(providerFunctionNames())],
+        [quotedSchema, JSON.stringify(shippedObjectNames("function", EMBEDDED_MIGRATIONS))],
       );
       const statements = [
         `${verb} usage on schema ${quotedSchema} ${to} ${quotedRole};`,
