@@ -11,9 +11,9 @@ import { ProviderError } from "../errors.ts";
 import type { FetchedOrchestrationItem, WorkItem } from "../types.ts";
 import type { RuntimeCore } from "./core.ts";
 import { renewalIntervalMs } from "./options.ts";
-import { Slots } from "./slots.ts";
+import { fetchLoop } from "./fetch_loop.ts";
 import { infrastructureFailureAck, type ParentNotice, planTurn } from "./turn_plan.ts";
-import { ABORTED, delay, every, providerErrorBackoffMs, untilAborted } from "./timing.ts";
+import { delay, every } from "./timing.ts";
 import { compareSemVer, DUROXIDE_SEMVER, parseSemVer, runtimeCapabilityFilter } from "./version.ts";
 import type { AckArgs } from "./turn_plan.ts";
 
@@ -35,56 +35,26 @@ function errMessage(err: unknown): string {
  * const loop = orchestrationDispatcher(core, track);
  * ```
  */
-export async function orchestrationDispatcher(
+export function orchestrationDispatcher(
   core: RuntimeCore,
   track: (work: Promise<void>) => Promise<void>,
 ): Promise<void> {
   const { provider, options } = core;
   const filter = runtimeCapabilityFilter();
-  const slots = new Slots(options.orchestrationConcurrency);
-  let consecutiveErrors = 0;
-  while (!core.stopping.aborted) {
-    await slots.waitFree(core.stopping);
-    if (core.stopping.aborted) break;
-    const t0 = Date.now();
-    let fetched: FetchedOrchestrationItem[] | typeof ABORTED;
-    try {
-      fetched = await untilAborted(
-        core.calls.fetchTurns(
-          options.orchestratorLockMs,
-          options.longPollTimeoutMs,
-          slots.free,
-          filter,
-          core.stopping,
-        ),
+  return fetchLoop(core, track, {
+    capacity: options.orchestrationConcurrency,
+    operation: "fetch_orchestration_item",
+    fetch: (maxItems) =>
+      core.calls.fetchTurns(
+        options.orchestratorLockMs,
+        options.longPollTimeoutMs,
+        maxItems,
+        filter,
         core.stopping,
-        (late) => {
-          for (const turn of late) {
-            provider.abandonOrchestrationItem(turn.lockToken, null, true).catch(() => {});
-          }
-        },
-      );
-    } catch (err) {
-      core.metrics.providerErrors++;
-      consecutiveErrors++;
-      core.log({
-        level: "warn",
-        message: `fetch_orchestration_item failed: ${errMessage(err)}`,
-        source: "runtime",
-      });
-      await delay(providerErrorBackoffMs(isRetryable(err), consecutiveErrors), core.stopping);
-      continue;
-    }
-    if (fetched === ABORTED) break;
-    consecutiveErrors = 0;
-    for (const turn of fetched) {
-      slots.take();
-      track(processItem(core, turn).finally(() => slots.release()));
-    }
-    if (fetched.length === 0 && !core.calls.longPolls()) {
-      await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
-    }
-  }
+      ),
+    release: (turn) => provider.abandonOrchestrationItem(turn.lockToken, null, true),
+    run: (turn) => processItem(core, turn),
+  });
 }
 
 /** Processes one fetched item with lock renewal; never throws. */

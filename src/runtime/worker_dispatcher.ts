@@ -13,12 +13,12 @@ import type { FetchedWorkItem, SessionFetchConfig, WorkItem } from "../types.ts"
 import { ActivityContext } from "./activity_context.ts";
 import type { RuntimeCore } from "./core.ts";
 import { renewalIntervalMs } from "./options.ts";
-import { Slots } from "./slots.ts";
+import { fetchLoop } from "./fetch_loop.ts";
 import { errorText } from "./replay/error_details.ts";
 import { decodePayload, encodePayload } from "./replay/payload.ts";
 import { isSystemActivity } from "./replay/system_activities.ts";
 import { systemHandler } from "./system_handlers.ts";
-import { ABORTED, delay, every, providerErrorBackoffMs, untilAborted } from "./timing.ts";
+import { delay, every } from "./timing.ts";
 
 type ActivityItem = Extract<WorkItem, { type: "ActivityExecute" }>;
 
@@ -46,62 +46,32 @@ export function workerIdOf(core: RuntimeCore): string {
  * const loop = workerDispatcher(core, track);
  * ```
  */
-export async function workerDispatcher(
+export function workerDispatcher(
   core: RuntimeCore,
   track: (work: Promise<void>) => Promise<void>,
 ): Promise<void> {
   const { provider, options } = core;
   const workerId = workerIdOf(core);
-  const slots = new Slots(options.workerConcurrency);
-  let consecutiveErrors = 0;
-  while (!core.stopping.aborted) {
-    await slots.waitFree(core.stopping);
-    if (core.stopping.aborted) break;
-    const t0 = Date.now();
-    const atCap = core.sessions.size >= options.maxSessions;
-    const session: SessionFetchConfig | null = atCap
-      ? null
-      : { ownerId: workerId, lockTimeoutMs: options.sessionLockMs };
-    let fetched: FetchedWorkItem[] | typeof ABORTED;
-    try {
-      fetched = await untilAborted(
-        core.calls.fetchActivities(
-          options.workerLockMs,
-          options.longPollTimeoutMs,
-          slots.free,
-          session,
-          options.tagFilter,
-          core.stopping,
-        ),
+  return fetchLoop(core, track, {
+    capacity: options.workerConcurrency,
+    operation: "fetch_work_item",
+    fetch: (maxItems) => {
+      const atCap = core.sessions.size >= options.maxSessions;
+      const session: SessionFetchConfig | null = atCap
+        ? null
+        : { ownerId: workerId, lockTimeoutMs: options.sessionLockMs };
+      return core.calls.fetchActivities(
+        options.workerLockMs,
+        options.longPollTimeoutMs,
+        maxItems,
+        session,
+        options.tagFilter,
         core.stopping,
-        (late) => {
-          for (const item of late) {
-            provider.abandonWorkItem(item.lockToken, null, true).catch(() => {});
-          }
-        },
       );
-    } catch (err) {
-      core.metrics.providerErrors++;
-      consecutiveErrors++;
-      core.log({
-        level: "warn",
-        message: `fetch_work_item failed: ${errorText(err)}`,
-        source: "runtime",
-      });
-      const retryable = err instanceof ProviderError ? err.retryable : true;
-      await delay(providerErrorBackoffMs(retryable, consecutiveErrors), core.stopping);
-      continue;
-    }
-    if (fetched === ABORTED) break;
-    consecutiveErrors = 0;
-    for (const item of fetched) {
-      slots.take();
-      track(executeWorkItem(core, item, workerId).finally(() => slots.release()));
-    }
-    if (fetched.length === 0 && !core.calls.longPolls()) {
-      await delay(Math.max(0, options.pollIntervalMs - (Date.now() - t0)), core.stopping);
-    }
-  }
+    },
+    release: (item) => provider.abandonWorkItem(item.lockToken, null, true),
+    run: (item) => executeWorkItem(core, item, workerId),
+  });
 }
 
 function unregisteredDelay(core: RuntimeCore, attempt: number): number {
