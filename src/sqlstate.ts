@@ -57,6 +57,15 @@ function errorCodeOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The server routine that raised a PostgreSQL error (its `R` field), if the driver reports it. */
+function routineOf(err: unknown): string | undefined {
+  if (typeof err === "object" && err !== null && "routine" in err) {
+    const routine = (err as { routine: unknown }).routine;
+    return typeof routine === "string" ? routine : undefined;
+  }
+  return undefined;
+}
+
 /**
  * Classifies a database error raised by `operation`. A `ProviderError` passes through unchanged.
  *
@@ -75,7 +84,12 @@ export function toProviderError(operation: string, err: unknown): ProviderError 
   let classification: Classification = { code: "DATABASE", retryable: false };
   if (sqlstate !== undefined) {
     if (sqlstate in BY_SQLSTATE) classification = BY_SQLSTATE[sqlstate];
-    else if (sqlstate.startsWith("08") || CONNECTION_CODES.has(sqlstate)) {
+    else if (sqlstate === "XX000" && routineOf(err) === "func_get_detail") {
+      // The function the call named was dropped and created again (a migration changing its
+      // signature) between the call's lookup and its parse: nothing ran, a new call finds the
+      // new function. The same case as a cached plan whose result type changed.
+      classification = BY_SQLSTATE["0A000"];
+    } else if (sqlstate.startsWith("08") || CONNECTION_CODES.has(sqlstate)) {
       classification = { code: "CONNECTION", retryable: true }; // class 08: connection exception
     }
   }

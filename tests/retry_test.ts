@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ProviderError } from "../src/errors.ts";
 import { callWithRetry, MAX_ATTEMPTS } from "../src/stored_procedures.ts";
+import { toProviderError } from "../src/sqlstate.ts";
 
 function failing(codes: string[]): { attempts: number; run: () => Promise<string> } {
   const state = {
@@ -36,4 +37,21 @@ Deno.test("callWithRetry() never retries a lost connection or a permanent error"
     await assert.rejects(callWithRetry("op", call.run), ProviderError);
     assert.equal(call.attempts, 1, code);
   }
+});
+
+Deno.test("a function dropped and re-created during the call's lookup is retried, other XX000 not", () => {
+  const replaced = toProviderError("enqueue_for_orchestrator", {
+    code: "XX000",
+    routine: "func_get_detail",
+    message: "cache lookup failed for function 463856",
+  });
+  assert.equal(replaced.code, "PLAN_CHANGED");
+  assert.equal(replaced.retryable, true);
+  const internal = toProviderError("enqueue_for_orchestrator", {
+    code: "XX000",
+    routine: "heap_update",
+    message: "tuple concurrently updated",
+  });
+  assert.equal(internal.code, "DATABASE");
+  assert.equal(internal.retryable, false);
 });
